@@ -1,0 +1,29 @@
+"""tinygrad_np: reverse-mode automatic differentiation on NumPy, small enough to read."""
+
+from . import errors
+from .errors import (
+    AnomalyError,
+    CheckpointError,
+    DataError,
+    DTypeError,
+    GradcheckError,
+    GraphError,
+    OptimizerError,
+    OutOfRangeError,
+    ShapeError,
+    TinygradError,
+)
+from .gradcheck import gradcheck
+from .ops import cross_entropy, log_softmax, softmax
+from .random import get_rng, manual_seed
+from .tensor import (
+    Tensor,
+    detect_anomaly,
+    get_default_dtype,
+    is_grad_enabled,
+    no_grad,
+    set_default_dtype,
+    toposort,
+)
+
+__version__ = "0.1.0"

@@ -1,0 +1,46 @@
+"""The exceptions tinygrad_np raises on purpose.
+
+Each one subclasses the built-in exception a NumPy or PyTorch user would expect (a shape error is
+still a ``ValueError``), so ``except ValueError`` keeps working, while ``except TinygradError``
+catches everything the library reports itself.
+"""
+
+
+class TinygradError(Exception):
+    """Base class of every error tinygrad_np raises on purpose."""
+
+
+class ShapeError(TinygradError, ValueError):
+    """Shapes that do not fit together: matmul, broadcasting, reshape, one-hot width."""
+
+
+class DTypeError(TinygradError, TypeError):
+    """A dtype that cannot be used here: integer data with requires_grad, an unknown dtype."""
+
+
+class OutOfRangeError(TinygradError, IndexError):
+    """An index or axis out of range, or a label outside the number of classes."""
+
+
+class GraphError(TinygradError, RuntimeError):
+    """Misuse of the autodiff graph: backward on a non-scalar, backward through a freed graph."""
+
+
+class AnomalyError(GraphError):
+    """A NaN or Inf found by ``detect_anomaly()``, in an op's output or in a gradient."""
+
+
+class GradcheckError(TinygradError, AssertionError):
+    """Autodiff and central differences disagree (raised by ``gradcheck``)."""
+
+
+class CheckpointError(TinygradError, ValueError):
+    """A state dict or checkpoint file that does not match, or cannot be read."""
+
+
+class DataError(TinygradError, ValueError):
+    """A data file that is missing, corrupt, truncated, or fails its checksum."""
+
+
+class OptimizerError(TinygradError, ValueError):
+    """Bad optimizer settings, or a non-finite gradient that would poison the weights."""

@@ -1,0 +1,476 @@
+"""Every differentiable primitive: forward and backward side by side.
+
+Some primitives are named like Python built-ins (sum, max, abs, pow); inside this module the
+built-ins are reached as ``builtins.max`` and so on.
+
+Each primitive computes its output with NumPy and hands ``Tensor._make`` a closure ``backward(g)``
+that maps the output's gradient ``g`` to one gradient per parent (a vector-Jacobian product), or
+None for a parent that needs none. Closures capture arrays, never the output Tensor, so a graph
+has no reference cycles and is freed as soon as the user drops it.
+
+Conventions: ``x``, ``a``, ``b`` are parent Tensors; ``y`` is the output array; the backward
+uses ``y`` where that is cheaper (tanh, exp, sigmoid, relu).
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from .errors import DTypeError, OutOfRangeError, ShapeError
+from .tensor import Tensor, resolve_dtype
+
+_make = Tensor._make
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def as_tensor(x, like: Tensor | None = None) -> Tensor:
+    """A Tensor as is; a Python number or array as a constant, in ``like``'s float dtype."""
+    if isinstance(x, Tensor):
+        return x
+    if like is not None and like.data.dtype.kind == "f":
+        return Tensor(np.asarray(x, dtype=like.data.dtype))
+    return Tensor(x)
+
+
+def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``g`` over the axes NumPy broadcast, so it has ``shape`` again."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    return g.sum(axis=axes).reshape(shape)
+
+
+def _broadcast_error(op: str, a: Tensor, b: Tensor) -> ShapeError:
+    return ShapeError(
+        f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together (NumPy rules: "
+        "trailing dimensions must be equal or 1)"
+    )
+
+
+def _normalize_axis(axis, ndim: int, op: str):
+    """Validate ``axis`` (None, int or tuple) against ``ndim``; return a tuple or None."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for ax in axes:
+        if not -ndim <= ax < builtins.max(ndim, 1):
+            raise OutOfRangeError(
+                f"{op}: axis {ax} is out of range for a tensor with {ndim} dimension(s) "
+                f"(valid: {-ndim} to {ndim - 1})"
+            )
+        out.append(int(ax) % builtins.max(ndim, 1))
+    return tuple(out)
+
+
+# --- binary elementwise (broadcasting) ------------------------------------------------------
+
+
+def add(a, b) -> Tensor:
+    """a + b"""
+    a, b = (a, as_tensor(b, a)) if isinstance(a, Tensor) else (as_tensor(a, b), b)
+    try:
+        y = a.data + b.data
+    except ValueError:
+        raise _broadcast_error("add", a, b) from None
+    sa, sb = a.data.shape, b.data.shape
+
+    def backward(g):
+        return unbroadcast(g, sa), unbroadcast(g, sb)
+
+    return _make(y, (a, b), backward, "add")
+
+
+def sub(a, b) -> Tensor:
+    """a - b"""
+    a, b = (a, as_tensor(b, a)) if isinstance(a, Tensor) else (as_tensor(a, b), b)
+    try:
+        y = a.data - b.data
+    except ValueError:
+        raise _broadcast_error("sub", a, b) from None
+    sa, sb = a.data.shape, b.data.shape
+
+    def backward(g):
+        return unbroadcast(g, sa), (unbroadcast(-g, sb) if b.requires_grad else None)
+
+    return _make(y, (a, b), backward, "sub")
+
+
+def mul(a, b) -> Tensor:
+    """a * b"""
+    a, b = (a, as_tensor(b, a)) if isinstance(a, Tensor) else (as_tensor(a, b), b)
+    try:
+        y = a.data * b.data
+    except ValueError:
+        raise _broadcast_error("mul", a, b) from None
+    A, B = a.data, b.data
+
+    def backward(g):
+        return (unbroadcast(g * B, A.shape) if a.requires_grad else None,
+                unbroadcast(g * A, B.shape) if b.requires_grad else None)
+
+    return _make(y, (a, b), backward, "mul")
+
+
+def div(a, b) -> Tensor:
+    """a / b"""
+    a, b = (a, as_tensor(b, a)) if isinstance(a, Tensor) else (as_tensor(a, b), b)
+    try:
+        y = a.data / b.data
+    except ValueError:
+        raise _broadcast_error("div", a, b) from None
+    A, B = a.data, b.data
+
+    def backward(g):
+        return (unbroadcast(g / B, A.shape) if a.requires_grad else None,
+                unbroadcast(-g * y / B, B.shape) if b.requires_grad else None)
+
+    return _make(y, (a, b), backward, "div")
+
+
+# --- unary elementwise ----------------------------------------------------------------------
+
+
+def neg(x: Tensor) -> Tensor:
+    """-x"""
+    return _make(-x.data, (x,), lambda g: (-g,), "neg")
+
+
+def pow(x: Tensor, exponent) -> Tensor:
+    """x ** c for a constant scalar c"""
+    if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
+        raise TypeError(
+            f"pow: the exponent must be a Python or NumPy scalar, got {type(exponent).__name__}; "
+            "for a tensor exponent write exp(b * log(a))"
+        )
+    X = x.data
+    c = float(exponent)
+    y = X**c if X.dtype.kind == "f" else X**exponent
+
+    def backward(g):
+        return (g * c * X ** (c - 1),)
+
+    return _make(y, (x,), backward, "pow", {"exponent": exponent})
+
+
+def exp(x: Tensor) -> Tensor:
+    """exp(x); d/dx = exp(x) = y"""
+    y = np.exp(x.data)
+    return _make(y, (x,), lambda g: (g * y,), "exp")
+
+
+def log(x: Tensor) -> Tensor:
+    """log(x); d/dx = 1/x"""
+    X = x.data
+    return _make(np.log(X), (x,), lambda g: (g / X,), "log")
+
+
+def tanh(x: Tensor) -> Tensor:
+    """tanh(x); d/dx = 1 - y^2"""
+    y = np.tanh(x.data)
+    return _make(y, (x,), lambda g: (g * (1 - y * y),), "tanh")
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2 so no exp overflows; d/dx = y(1-y)"""
+    y = 0.5 * (1 + np.tanh(0.5 * x.data))
+    return _make(y, (x,), lambda g: (g * y * (1 - y),), "sigmoid")
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0); d/dx = 1 where y > 0 (0 at the kink, as PyTorch)"""
+    y = np.maximum(x.data, 0)
+    return _make(y, (x,), lambda g: (g * (y > 0),), "relu")
+
+
+def abs(x: Tensor) -> Tensor:
+    """|x|; d/dx = sign(x) (0 at 0)"""
+    X = x.data
+    return _make(np.abs(X), (x,), lambda g: (g * np.sign(X),), "abs")
+
+
+def clip(x: Tensor, low, high) -> Tensor:
+    """min(max(x, low), high); gradient passes where low <= x <= high"""
+    X = x.data
+    y = np.clip(X, low, high)
+    return _make(y, (x,), lambda g: (g * ((X >= low) & (X <= high)),), "clip",
+                 {"low": low, "high": high})
+
+
+def astype(x: Tensor, dtype) -> Tensor:
+    """x converted to dtype; the gradient is converted back"""
+    dt = resolve_dtype(dtype, "astype")
+    src = x.data.dtype
+    return _make(x.data.astype(dt), (x,), lambda g: (g.astype(src),), "astype",
+                 {"dtype": str(dt)})
+
+
+# --- reductions -------------------------------------------------------------------------------
+
+
+def _expand_reduced(g, shape, axes, keepdims):
+    """Give a reduced gradient back the reduced axes (as size 1) so it broadcasts to ``shape``."""
+    if axes is None:
+        return np.reshape(g, (1,) * len(shape))
+    return g if keepdims else np.expand_dims(g, axes)
+
+
+def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """sum over axis; the gradient is copied to every summed element"""
+    axes = _normalize_axis(axis, x.ndim, "sum")
+    y = x.data.sum(axis=axes, keepdims=keepdims)
+    shape = x.data.shape
+
+    def backward(g):
+        return (np.broadcast_to(_expand_reduced(g, shape, axes, keepdims), shape),)
+
+    return _make(y, (x,), backward, "sum", {"axis": axis} if axis is not None else None)
+
+
+def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """mean over axis; each element gets g / n"""
+    axes = _normalize_axis(axis, x.ndim, "mean")
+    y = x.data.mean(axis=axes, keepdims=keepdims)
+    shape = x.data.shape
+    n = x.data.size // builtins.max(y.size, 1) if x.data.size else 1
+
+    def backward(g):
+        return (np.broadcast_to(_expand_reduced(g, shape, axes, keepdims) / n, shape),)
+
+    return _make(y, (x,), backward, "mean", {"axis": axis} if axis is not None else None)
+
+
+def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """max over axis; the gradient is split evenly among tied maxima (as torch.amax)"""
+    axes = _normalize_axis(axis, x.ndim, "max")
+    if x.data.size == 0:
+        raise ShapeError(f"max: cannot take the max of an empty tensor of shape {x.shape}")
+    X = x.data
+    y = X.max(axis=axes, keepdims=keepdims)
+
+    def backward(g):
+        y_full = _expand_reduced(y, X.shape, axes, keepdims)
+        mask = X == y_full
+        count = mask.sum(axis=axes, keepdims=True)
+        return (mask * (_expand_reduced(g, X.shape, axes, keepdims) / count),)
+
+    return _make(y, (x,), backward, "max", {"axis": axis} if axis is not None else None)
+
+
+# --- movement ---------------------------------------------------------------------------------
+
+
+def reshape(x: Tensor, shape) -> Tensor:
+    """x with a new shape (same elements); the gradient is reshaped back"""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    try:
+        y = x.data.reshape(shape)
+    except ValueError:
+        raise ShapeError(
+            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into "
+            f"shape {shape}"
+        ) from None
+    src = x.data.shape
+    return _make(y, (x,), lambda g: (g.reshape(src),), "reshape", {"shape": shape})
+
+
+def transpose(x: Tensor, axes=None) -> Tensor:
+    """x with its axes permuted (reversed by default); the gradient is permuted back"""
+    if axes is not None:
+        axes = tuple(axes)
+        if sorted(a % builtins.max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+            raise ShapeError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes "
+                             f"of a tensor of shape {x.shape}")
+    inverse = None if axes is None else tuple(np.argsort(axes))
+    return _make(x.data.transpose(axes), (x,), lambda g: (g.transpose(inverse),), "transpose",
+                 {"axes": axes} if axes is not None else None)
+
+
+def _is_basic_index(index) -> bool:
+    """True for ints, slices, None and Ellipsis: NumPy then returns a view, without repeats."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis
+               for p in parts)
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    """x[index]: ints, slices and integer-array indexing; repeated indices add up their gradients"""
+    if isinstance(index, Tensor):
+        index = index.data
+    elif isinstance(index, tuple):
+        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    try:
+        y = x.data[index]
+    except IndexError as e:
+        raise OutOfRangeError(f"getitem: index {_describe_index(index)} is invalid for a tensor "
+                              f"of shape {x.shape}: {e}") from None
+    shape, dtype, basic = x.data.shape, x.data.dtype, _is_basic_index(index)
+
+    def backward(g):
+        full = np.zeros(shape, dtype=dtype)
+        if basic:
+            full[index] = g
+        else:
+            np.add.at(full, index, g)
+        return (full,)
+
+    return _make(y, (x,), backward, "getitem", {"index": _describe_index(index)})
+
+
+def _describe_index(index) -> str:
+    parts = index if isinstance(index, tuple) else (index,)
+    out = []
+    for p in parts:
+        if isinstance(p, np.ndarray):
+            out.append(f"array{p.shape}")
+        elif isinstance(p, slice):
+            out.append(":".join("" if v is None else str(v) for v in (p.start, p.stop, p.step))
+                       .rstrip(":") or ":")
+        else:
+            out.append(repr(p))
+    return "[" + ", ".join(out) + "]"
+
+
+# --- linear algebra ---------------------------------------------------------------------------
+
+
+def matmul(a, b) -> Tensor:
+    """a @ b for 1-D, 2-D and batched (…, n, k) @ (…, k, p) operands"""
+    a, b = (a, as_tensor(b, a)) if isinstance(a, Tensor) else (as_tensor(a, b), b)
+    A, B = a.data, b.data
+    if A.ndim == 0 or B.ndim == 0:
+        raise ShapeError(f"matmul: {A.shape} @ {B.shape}: operands must have at least one "
+                         "dimension (use * to multiply by a scalar)")
+    if A.shape[-1] != B.shape[-2 if B.ndim > 1 else 0]:
+        raise ShapeError(
+            f"matmul: {A.shape} @ {B.shape}: inner dimensions {A.shape[-1]} and "
+            f"{B.shape[-2 if B.ndim > 1 else 0]} differ"
+        )
+    try:
+        y = A @ B
+    except ValueError:
+        raise ShapeError(f"matmul: {A.shape} @ {B.shape}: batch dimensions "
+                         f"{A.shape[:-2]} and {B.shape[:-2]} cannot be broadcast") from None
+
+    if A.ndim == 2 and B.ndim == 2:  # the common case, without the reshaping below
+
+        def backward(g):
+            return (g @ B.T if a.requires_grad else None,
+                    A.T @ g if b.requires_grad else None)
+
+        return _make(y, (a, b), backward, "matmul")
+
+    def backward(g):
+        # treat 1-D operands as a row (a) or a column (b), then drop that axis again
+        A2 = A[None, :] if A.ndim == 1 else A
+        B2 = B[:, None] if B.ndim == 1 else B
+        g2 = g
+        if A.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if B.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        ga = gb = None
+        if a.requires_grad:
+            ga = g2 @ np.swapaxes(B2, -1, -2)
+            ga = unbroadcast(ga.squeeze(-2) if A.ndim == 1 else ga, A.shape)
+        if b.requires_grad:
+            gb = np.swapaxes(A2, -1, -2) @ g2
+            gb = unbroadcast(gb.squeeze(-1) if B.ndim == 1 else gb, B.shape)
+        return ga, gb
+
+    return _make(y, (a, b), backward, "matmul")
+
+
+# --- softmax family ---------------------------------------------------------------------------
+
+
+def _log_softmax(Z: np.ndarray, axis: int) -> np.ndarray:
+    shifted = Z - Z.max(axis=axis, keepdims=True)  # stable: exp never overflows
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along axis; backward y * (g - sum(g * y))"""
+    (ax,) = _normalize_axis(axis, x.ndim, "softmax")
+    y = np.exp(_log_softmax(x.data, ax))
+
+    def backward(g):
+        return (y * (g - (g * y).sum(axis=ax, keepdims=True)),)
+
+    return _make(y, (x,), backward, "softmax", {"axis": axis})
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """x - logsumexp(x) along axis; backward g - softmax * sum(g)"""
+    (ax,) = _normalize_axis(axis, x.ndim, "log_softmax")
+    y = _log_softmax(x.data, ax)
+
+    def backward(g):
+        return (g - np.exp(y) * g.sum(axis=ax, keepdims=True),)
+
+    return _make(y, (x,), backward, "log_softmax", {"axis": axis})
+
+
+def _targets_as_probs(logits: Tensor, targets, op: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Validate targets for a (m, C) logits tensor.
+
+    Returns (labels, None) for integer labels of shape (m,), or (None, probs) for one-hot or
+    soft rows of shape (m, C).
+    """
+    T = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    if logits.ndim != 2:
+        raise ShapeError(f"{op}: logits must have shape (batch, classes), got {logits.shape}")
+    m, C = logits.shape
+    if T.dtype.kind in "iu":
+        if T.shape != (m,):
+            raise ShapeError(f"{op}: integer labels must have shape ({m},) for logits of shape "
+                             f"{logits.shape}, got {T.shape}")
+        if m and (T.min() < 0 or T.max() >= C):
+            bad = T[(T < 0) | (T >= C)][0]
+            raise OutOfRangeError(f"{op}: label {bad} is out of range for {C} classes "
+                                  f"(logits shape {logits.shape}); labels must be 0..{C - 1}")
+        return T, None
+    if T.dtype.kind == "f":
+        if T.shape != (m, C):
+            what = "labels must be integers" if T.ndim == 1 else "one-hot rows must have width"
+            raise ShapeError(f"{op}: targets of shape {T.shape} and dtype {T.dtype} do not fit "
+                             f"logits of shape {logits.shape}: {what} "
+                             f"{'' if T.ndim == 1 else C}".rstrip())
+        return None, T.astype(logits.dtype, copy=False)
+    raise DTypeError(f"{op}: targets must be integer labels or float one-hot rows, got dtype "
+                     f"{T.dtype} (shape {T.shape})")
+
+
+def cross_entropy(logits: Tensor, targets, reduction: str = "mean") -> Tensor:
+    """-sum(Y * log_softmax(logits)) per row, with the fused backward (softmax - Y) / m.
+
+    ``targets``: integer labels of shape (m,), or one-hot / soft rows of shape (m, C).
+    ``reduction``: "mean" over the batch (default), "sum", or "none" (one loss per row).
+    """
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', "
+                         f"got {reduction!r}")
+    labels, probs = _targets_as_probs(logits, targets, "cross_entropy")
+    logp = _log_softmax(logits.data, 1)
+    m = logits.shape[0]
+    rows = np.arange(m)
+    per_row = -logp[rows, labels] if probs is None else -(probs * logp).sum(axis=1)
+    y = {"mean": lambda: per_row.mean() if m else per_row.sum(), "sum": per_row.sum,
+         "none": lambda: per_row}[reduction]()
+
+    def backward(g):
+        d = np.exp(logp)  # softmax
+        if probs is None:
+            d[rows, labels] -= 1
+        else:  # rows of Y may not sum to 1 (soft targets): d/dz = softmax * sum(Y) - Y
+            d = d * probs.sum(axis=1, keepdims=True) - probs
+        scale = g / m if reduction == "mean" else g
+        return (d * (scale[:, None] if reduction == "none" else scale),)
+
+    return _make(y, (logits,), backward, "cross_entropy", {"reduction": reduction})
