@@ -337,6 +337,25 @@ def _describe_index(index) -> str:
     return "[" + ", ".join(out) + "]"
 
 
+def concatenate(tensors, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis; each gets back its slice of the gradient"""
+    tensors = tuple(as_tensor(t) for t in tensors)
+    if not tensors:
+        raise ValueError("concatenate: needs at least one tensor")
+    (ax,) = _normalize_axis(axis, tensors[0].ndim, "concatenate")
+    try:
+        y = np.concatenate([t.data for t in tensors], axis=ax)
+    except ValueError:
+        raise ShapeError(f"concatenate: shapes {', '.join(str(t.shape) for t in tensors)} "
+                         f"differ outside axis {axis}") from None
+    bounds = np.cumsum([t.shape[ax] for t in tensors])[:-1]
+
+    def backward(g):
+        return tuple(np.split(g, bounds, axis=ax))
+
+    return _make(y, tensors, backward, "concatenate", {"axis": axis})
+
+
 # --- linear algebra ---------------------------------------------------------------------------
 
 
