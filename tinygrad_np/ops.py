@@ -389,11 +389,9 @@ def matmul(a, b) -> Tensor:
         # treat 1-D operands as a row (a) or a column (b), then drop that axis again
         A2 = A[None, :] if A.ndim == 1 else A
         B2 = B[:, None] if B.ndim == 1 else B
-        g2 = g
+        g2 = g[..., None] if B.ndim == 1 else g
         if A.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        if B.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+            g2 = g2[..., None, :]
         ga = gb = None
         if a.requires_grad:
             ga = g2 @ np.swapaxes(B2, -1, -2)

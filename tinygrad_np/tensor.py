@@ -116,7 +116,7 @@ class Tensor:
     computed by an op, its parents and backward closure.
 
     Tensors made from Python numbers or lists get the default float dtype (float32, see
-    ``set_default_dtype``); NumPy arrays keep their dtype (float64 stays float64) and are shared,
+    ``set_default_dtype``); NumPy arrays and scalars keep their dtype (float64 stays float64) and are shared,
     not copied, as ``torch.from_numpy`` does. Integer and bool tensors (labels, masks) cannot
     require grad.
     """
@@ -133,6 +133,8 @@ class Tensor:
             arr = np.asarray(data, dtype=dt)
         elif isinstance(data, np.ndarray):
             arr = data
+        elif isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like an array
+            arr = np.asarray(data)
         else:
             arr = np.asarray(data)
             if arr.dtype.kind == "f":
@@ -403,8 +405,10 @@ class Tensor:
         return ops.reshape(self, self.shape[:start_dim] + (-1,))
 
     def transpose(self, *axes):
-        return ops.transpose(self, axes[0] if len(axes) == 1 and axes[0] is not None
-                             and not isinstance(axes[0], int) else (axes or None))
+        """Reverse the axes, or permute them: x.transpose(1, 0, 2) or x.transpose((1, 0, 2))."""
+        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+            axes = axes[0]
+        return ops.transpose(self, axes or None)
 
     def astype(self, dtype):
         return ops.astype(self, dtype)
