@@ -59,8 +59,8 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
             if not abs(analytic_k - numeric) <= atol + rtol * abs(numeric):
                 name = f" ({t.name})" if t.name else ""
                 raise GradcheckError(
-                    f"gradcheck: input {i}{name} of shape {t.shape}, element {idx}: analytic gradient "
-                    f"{analytic_k:.8g} but numeric {numeric:.8g} (|diff| "
+                    f"gradcheck: input {i}{name} of shape {t.shape}, element {idx}: analytic "
+                    f"gradient {analytic_k:.8g} but numeric {numeric:.8g} (|diff| "
                     f"{abs(analytic_k - numeric):.3g} > atol {atol} + rtol {rtol} * |numeric|)"
                 )
     return True

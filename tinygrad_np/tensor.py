@@ -116,9 +116,9 @@ class Tensor:
     computed by an op, its parents and backward closure.
 
     Tensors made from Python numbers or lists get the default float dtype (float32, see
-    ``set_default_dtype``); NumPy arrays and scalars keep their dtype (float64 stays float64) and are shared,
-    not copied, as ``torch.from_numpy`` does. Integer and bool tensors (labels, masks) cannot
-    require grad.
+    ``set_default_dtype``); NumPy arrays and scalars keep their dtype (float64 stays float64),
+    and arrays are shared, not copied, as ``torch.from_numpy`` does. Integer and bool tensors
+    (labels, masks) cannot require grad.
     """
 
     __slots__ = ("data", "grad", "requires_grad", "name", "_parents", "_backward", "_op",

@@ -1,0 +1,149 @@
+"""Graph semantics: backward's contract, accumulation, freeing, no_grad, deep graphs."""
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import tinygrad_np as tg
+from tinygrad_np import GraphError, Tensor, no_grad
+
+
+def test_backward_needs_a_scalar_or_an_explicit_gradient():
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    y = x * 2
+    with pytest.raises(GraphError, match=r"mul has shape \(2, 3\).*scalar"):
+        y.backward()
+    y.backward(np.full((2, 3), 0.5))
+    np.testing.assert_array_equal(x.grad, np.ones((2, 3)))
+    with pytest.raises(GraphError, match=r"gradient has shape \(3,\).*\(2, 3\)"):
+        (x * 2).backward(np.ones(3))
+
+
+def test_gradients_accumulate_across_backward_calls():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (x * 3).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [3 + 2, 3 + 4])
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_only_leaves_get_grad_unless_retained():
+    x = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    h = (x * 2).retain_grad()
+    mid = h.relu()
+    mid.sum().backward()
+    assert mid.grad is None
+    np.testing.assert_array_equal(h.grad, [1, 0])
+    np.testing.assert_array_equal(x.grad, [2, 0])
+
+
+def test_backward_twice_through_freed_graph_raises_and_retain_graph_keeps_it():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    loss = (x.tanh() * 2).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_allclose(x.grad, 2 * 2 * (1 - np.tanh(x.data) ** 2))
+    with pytest.raises(GraphError, match="freed by an earlier backward.*retain_graph=True"):
+        loss.backward()
+
+
+def test_freed_graph_keeps_its_structure_for_drawing():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    loss = (x.exp() + 1).sum()
+    loss.backward()
+    ops = [t.op for t in tg.toposort(loss, include_constants=True)]
+    assert ops == [None, "exp", None, "add", "sum"]
+    assert all(t._backward is None for t in tg.toposort(loss))
+
+
+def test_backward_on_tensor_that_needs_no_grad_says_why():
+    with pytest.raises(GraphError, match="does not require grad"):
+        Tensor([1.0, 2.0]).sum().backward()
+
+
+def test_no_grad_records_nothing_as_context_and_decorator():
+    w = Tensor(np.ones(3), requires_grad=True)
+    with no_grad():
+        y = (w * 2).sum()
+    assert not y.requires_grad and y._parents == () and y._backward is None
+    assert tg.is_grad_enabled()
+
+    @no_grad()
+    def evaluate(w):
+        assert not tg.is_grad_enabled()
+        return w.exp()
+
+    assert not evaluate(w).requires_grad
+    assert (w * 2).requires_grad
+
+
+def test_constants_record_no_graph():
+    y = Tensor(np.ones(3)) * 2 + 1
+    assert not y.requires_grad and y._parents == ()
+
+
+def test_a_100000_op_chain_backpropagates_without_recursion():
+    x = Tensor(np.array(1.5), requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0 + 0.0
+    y.backward()
+    assert x.grad == pytest.approx(1.0)
+
+
+def test_toposort_orders_parents_first_and_visits_each_node_once():
+    a = Tensor(np.array(2.0), requires_grad=True)
+    b = a * a
+    c = b + a
+    d = c * b
+    order = tg.toposort(d)
+    assert len(order) == len({id(t) for t in order}) == 4
+    pos = {id(t): i for i, t in enumerate(order)}
+    for t in order:
+        assert all(pos[id(p)] < pos[id(t)] for p in t._parents)
+
+
+def test_graph_is_released_after_backward_without_gc_collect():
+    gc.disable()
+    try:
+        w = Tensor(np.random.randn(4, 3), requires_grad=True)
+        x = Tensor(np.random.randn(5, 4))
+        h = (x @ w).tanh()
+        loss = h.cross_entropy(np.array([0, 1, 2, 0, 1]))
+        refs = [weakref.ref(t) for t in tg.toposort(loss, include_constants=True)
+                if t is not w and t is not x]
+        loss.backward()
+        del h, loss
+        assert all(r() is None for r in refs), "an intermediate tensor is still alive"
+        assert w.grad is not None
+    finally:
+        gc.enable()
+
+
+def test_backward_frees_saved_arrays_but_user_reference_keeps_structure():
+    x = Tensor(np.random.randn(3), requires_grad=True)
+    h = x.exp()
+    loss = h.sum()
+    loss.backward()
+    assert h._backward is None and loss._backward is None
+    assert loss._parents == (h,)
+
+
+def test_anomaly_mode_names_op_and_line():
+    x = Tensor(np.array([1.0, 0.0]), requires_grad=True)
+    with pytest.raises(tg.AnomalyError, match=r"log produced 1 Inf.*test_graph.py"):
+        with tg.detect_anomaly():
+            x.log()
+    # outside the mode the same op is allowed
+    assert np.isinf(x.log().data).any()
+
+
+def test_anomaly_mode_checks_gradients():
+    x = Tensor(np.array([0.0, 1.0]), requires_grad=True)
+    with tg.detect_anomaly():
+        y = (x.sqrt() * 0 + 1).sum()  # forward finite; d sqrt/dx at 0 is inf
+        with pytest.raises(tg.AnomalyError, match=r"backward of pow.*created at .*test_graph.py"):
+            y.backward()
