@@ -53,6 +53,13 @@ def _broadcast_error(op: str, a: Tensor, b: Tensor) -> ShapeError:
     )
 
 
+def _dtype_error(op: str, *tensors: Tensor) -> DTypeError:
+    return DTypeError(
+        f"{op}: not defined for dtype(s) {', '.join(str(t.dtype) for t in tensors)} (shapes "
+        f"{', '.join(str(t.shape) for t in tensors)}); convert with .astype('float32') first"
+    )
+
+
 def _normalize_axis(axis, ndim: int, op: str):
     """Validate ``axis`` (None, int or tuple) against ``ndim``; return a tuple or None."""
     if axis is None:
@@ -60,12 +67,13 @@ def _normalize_axis(axis, ndim: int, op: str):
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for ax in axes:
-        if not -ndim <= ax < builtins.max(ndim, 1):
+        if not -ndim <= ax < ndim:
+            valid = f"valid: {-ndim} to {ndim - 1}" if ndim else "a 0-d tensor has no axes"
             raise OutOfRangeError(
                 f"{op}: axis {ax} is out of range for a tensor with {ndim} dimension(s) "
-                f"(valid: {-ndim} to {ndim - 1})"
+                f"({valid}; axis=None reduces over everything)"
             )
-        out.append(int(ax) % builtins.max(ndim, 1))
+        out.append(int(ax) % ndim)
     return tuple(out)
 
 
@@ -79,6 +87,8 @@ def add(a, b) -> Tensor:
         y = a.data + b.data
     except ValueError:
         raise _broadcast_error("add", a, b) from None
+    except TypeError:
+        raise _dtype_error("add", a, b) from None
     sa, sb = a.data.shape, b.data.shape
 
     def backward(g):
@@ -94,6 +104,8 @@ def sub(a, b) -> Tensor:
         y = a.data - b.data
     except ValueError:
         raise _broadcast_error("sub", a, b) from None
+    except TypeError:
+        raise _dtype_error("sub", a, b) from None
     sa, sb = a.data.shape, b.data.shape
 
     def backward(g):
@@ -109,6 +121,8 @@ def mul(a, b) -> Tensor:
         y = a.data * b.data
     except ValueError:
         raise _broadcast_error("mul", a, b) from None
+    except TypeError:
+        raise _dtype_error("mul", a, b) from None
     A, B = a.data, b.data
 
     def backward(g):
@@ -125,6 +139,8 @@ def div(a, b) -> Tensor:
         y = a.data / b.data
     except ValueError:
         raise _broadcast_error("div", a, b) from None
+    except TypeError:
+        raise _dtype_error("div", a, b) from None
     A, B = a.data, b.data
 
     def backward(g):
@@ -139,7 +155,11 @@ def div(a, b) -> Tensor:
 
 def neg(x: Tensor) -> Tensor:
     """-x"""
-    return _make(-x.data, (x,), lambda g: (-g,), "neg")
+    try:
+        y = -x.data
+    except TypeError:
+        raise _dtype_error("neg", x) from None
+    return _make(y, (x,), lambda g: (-g,), "neg")
 
 
 def pow(x: Tensor, exponent) -> Tensor:
@@ -151,7 +171,10 @@ def pow(x: Tensor, exponent) -> Tensor:
         )
     X = x.data
     c = float(exponent)
-    y = X**c if X.dtype.kind == "f" else X**exponent
+    try:
+        y = X**c if X.dtype.kind == "f" else X**exponent
+    except (TypeError, ValueError):  # e.g. integers to negative powers
+        raise _dtype_error(f"pow (exponent {exponent})", x) from None
 
     def backward(g):
         return (g * c * X ** (c - 1),)
@@ -408,6 +431,10 @@ def matmul(a, b) -> Tensor:
 
 
 def _log_softmax(Z: np.ndarray, axis: int) -> np.ndarray:
+    if Z.dtype.kind != "f":  # integers and bools: compute in float64, as np.exp would
+        Z = Z.astype(np.float64)
+    if Z.size == 0:
+        return Z.copy()
     shifted = Z - Z.max(axis=axis, keepdims=True)  # stable: exp never overflows
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
