@@ -257,7 +257,8 @@ class Tensor:
         self.grad = None
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, precision=4, separator=", ", threshold=8, edgeitems=2)
+        body = np.array2string(self.data, precision=4, separator=", ", threshold=8, edgeitems=2,
+                               prefix="Tensor(")
         extra = f", op={self._op}" if self._op else ""
         if self.requires_grad:
             extra += ", requires_grad=True"
