@@ -25,5 +25,6 @@ from .tensor import (
     set_default_dtype,
     toposort,
 )
+from .viz import draw_graph
 
 __version__ = "0.1.0"
