@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -111,67 +112,68 @@ def trace(root, params=None, group_modules: bool = True, collapse_modules: bool 
     """Walk the graph behind ``root`` (a Tensor or a sequence of them) into nodes and edges.
 
     ``params`` names the parameters: a Module (anything with ``named_parameters()``; its
-    ``named_modules()`` also names the clusters) or a ``{name: tensor}`` dict. With
-    ``group_modules``, each node sits in the cluster of the Module whose forward made it (the op's
-    ``_scope``); with ``collapse_modules``, each innermost module becomes one node.
+    ``named_modules()`` also names and nests the clusters) or a ``{name: tensor}`` dict. With
+    ``group_modules``, each op sits in a cluster for the module call that made it (the op's
+    ``_scope``); with ``collapse_modules``, each call of an innermost module (Linear, ReLU)
+    becomes one node that absorbs its parameters.
     """
     roots = _as_roots(root)
     param_names = _param_names(params)
     modules = _Modules(params)
     order = toposort(*roots, include_constants=True)
     root_ids = {id(r) for r in roots}
+    calls = _module_calls(order, modules)
 
     consumers: dict[int, list[Tensor]] = {}
     for t in order:
         for p in t._parents:
             consumers.setdefault(id(p), []).append(t)
 
-    def scope_of(t: Tensor):
-        """An op's own module; a parameter's or constant's if all its consumers share one."""
+    def calls_of(t: Tensor) -> list:
+        """An op's module calls, innermost first; for a parameter or constant, the calls that
+        all its consumers share (so a layer's weight sits in the layer's box); none for data."""
         if t._parents:
-            return t._scope
+            return calls[id(t)]
         if _leaf_kind(t, id(t) in param_names) == "input":
-            return None
-        scopes = {id(c._scope): c._scope for c in consumers.get(id(t), ())}
-        return next(iter(scopes.values())) if len(scopes) == 1 else None
+            return []
+        users = [calls[id(c)] for c in consumers.get(id(t), ())]
+        shared = set.intersection(*(set(u) for u in users)) if users else set()
+        return [c for c in users[0] if c in shared] if users else []
 
-    clusters: dict[int, Cluster] = {}
+    clusters: dict[tuple, Cluster] = {}
 
-    def cluster_of(module) -> str | None:
-        """The cluster id of ``module``, creating it and its named ancestors on first use."""
-        if module is None or not group_modules:
+    def cluster_of(chain: list) -> str | None:
+        """The cluster of the innermost call in ``chain``, creating it and its outer ones."""
+        if not chain or not group_modules:
             return None
-        if id(module) not in clusters:
-            chain = [module]  # walk up iteratively: module nesting is shallow, but no recursion
-            while (outer := modules.parent(chain[-1])) is not None and id(outer) not in clusters:
-                chain.append(outer)
-            for m in reversed(chain):
-                outer = modules.parent(m)
-                clusters[id(m)] = Cluster(f"cluster_{len(clusters)}", modules.label(m),
-                                          clusters[id(outer)].id if outer is not None else None)
-        return clusters[id(module)].id
+        for depth in range(len(chain) - 1, -1, -1):  # outermost first, so parents exist
+            call = chain[depth]
+            if call not in clusters:
+                parent = clusters[chain[depth + 1]].id if depth + 1 < len(chain) else None
+                clusters[call] = Cluster(f"cluster_{len(clusters)}", modules.label(call[0]),
+                                         parent)
+        return clusters[chain[0]].id
 
     nodes: list[Node] = []
-    collapsed: dict[int, Node] = {}
+    collapsed: dict[tuple, Node] = {}
     drawn_as: dict[int, str] = {}  # id(tensor) -> id of the node that draws it
     for i, t in enumerate(order):
-        scope = scope_of(t)
-        if collapse_modules and scope is not None and _is_innermost(scope) and (
-                t._parents or _leaf_kind(t, id(t) in param_names) != "input"):
-            node = collapsed.get(id(scope))
+        chain = calls_of(t)
+        if collapse_modules and chain and _is_innermost(chain[0][0]):
+            node = collapsed.get(chain[0])
             if node is None:
-                node = Node(f"m{len(collapsed)}", "module", modules.label(scope), t.shape, None,
-                            t, cluster_of(modules.parent(scope)))
-                collapsed[id(scope)] = node
+                node = Node(f"m{len(collapsed)}", "module", modules.label(chain[0][0]), t.shape,
+                            None, t, cluster_of(chain[1:]))
+                collapsed[chain[0]] = node
                 nodes.append(node)
             if t._parents:
-                node.tensor, node.shape = t, t.shape  # the module's last op makes its output
+                node.tensor, node.shape = t, t.shape  # the call's last op makes its output
             elif t.requires_grad:
                 node.params.append(t)
             node.output = node.output or id(t) in root_ids
         else:
             node = _tensor_node(f"t{i}", t, param_names.get(id(t)))
-            node.cluster = cluster_of(scope)
+            node.cluster = cluster_of(chain)
             node.output = id(t) in root_ids
             nodes.append(node)
         drawn_as[id(t)] = node.id
@@ -187,7 +189,71 @@ def trace(root, params=None, group_modules: bool = True, collapse_modules: bool 
                     continue
                 seen.add(edge)
             edges.append(edge)
-    return Graph(nodes, edges, list(clusters.values()))
+    return Graph(nodes, edges, _drop_single_node_clusters(nodes, list(clusters.values())))
+
+
+def _drop_single_node_clusters(nodes: list[Node], clusters: list[Cluster]) -> list[Cluster]:
+    """Unbox a module call that drew a single node (an activation's relu): the box adds a label
+    but no structure, and it pulls the layout apart. Its node moves to the enclosing cluster."""
+    members: dict[str | None, list[Node]] = {}
+    for n in nodes:
+        members.setdefault(n.cluster, []).append(n)
+    children = Counter(c.parent for c in clusters)
+    kept = []
+    for c in reversed(clusters):  # children come after parents: unbox inside out
+        if not children[c.id] and len(members.get(c.id, ())) == 1:
+            (n,) = members.pop(c.id)
+            n.cluster = c.parent
+            members.setdefault(c.parent, []).append(n)
+            children[c.parent] -= 1
+        else:
+            kept.append(c)
+    return kept[::-1]
+
+
+def _module_calls(order: list[Tensor], modules: _Modules) -> dict[int, list]:
+    """For each op, the module calls it ran inside, innermost first, as (module, call id) keys.
+
+    A Module used twice (MLP's one shared activation) records the same ``_scope`` on the ops of
+    both calls; they are told apart as the connected pieces of the graph inside that module: two
+    ops belong to one call of module M if a chain of parent links joins them without leaving M.
+    Union-find, iterative.
+    """
+    outer: dict[int, list] = {}
+
+    def nesting(module) -> list:
+        if id(module) not in outer:
+            chain, m = [], module
+            while m is not None:
+                chain.append(m)
+                m = modules.parent(m)
+            outer[id(module)] = chain
+        return outer[id(module)]
+
+    link: dict[tuple, tuple] = {}
+
+    def root_of(key: tuple) -> tuple:
+        top = key
+        while link.get(top, top) != top:
+            top = link[top]
+        while key != top:  # path compression keeps later finds short
+            link[key], key = top, link[key]
+        return top
+
+    chains = {id(t): nesting(t._scope) if t._scope is not None else [] for t in order
+              if t._parents}
+    for t in order:
+        for p in t._parents:
+            if id(p) not in chains:
+                continue
+            shared = {id(m) for m in chains[id(p)]}
+            for m in chains[id(t)]:
+                if id(m) in shared:
+                    a, b = root_of((id(m), id(t))), root_of((id(m), id(p)))
+                    if a != b:
+                        link[a] = b
+    return {t_id: [(m, root_of((id(m), t_id))[1]) for m in chain]
+            for t_id, chain in chains.items()}
 
 
 def _as_roots(root) -> tuple[Tensor, ...]:
@@ -373,7 +439,7 @@ def _label(node: Node, show_values: bool, show_grads: bool) -> str:
     details = []
     if node.kind == "module":
         n = sum(p.size for p in node.params)
-        details.append(f"out {node.shape}  {n:,} param{'s' * (n != 1)}")
+        details.append(f"out {node.shape}" + (f"  {n:,} param{'s' * (n != 1)}" if n else ""))
     else:
         shape = str(node.shape) if node.shape else "scalar"
         details.append(f"{shape} {node.dtype}" if node.dtype else shape)
