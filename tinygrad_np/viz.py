@@ -217,7 +217,7 @@ def _module_calls(order: list[Tensor], modules: _Modules) -> dict[int, list]:
     A Module used twice (MLP's one shared activation) records the same ``_scope`` on the ops of
     both calls; they are told apart as the connected pieces of the graph inside that module: two
     ops belong to one call of module M if a chain of parent links joins them without leaving M.
-    Union-find, iterative.
+    Union-find, iterative. Back-to-back calls (``lin(lin(x))``) touch, so they share one box.
     """
     outer: dict[int, list] = {}
 
@@ -257,7 +257,8 @@ def _module_calls(order: list[Tensor], modules: _Modules) -> dict[int, list]:
 
 
 def _as_roots(root) -> tuple[Tensor, ...]:
-    roots = (root,) if isinstance(root, Tensor) else tuple(root)
+    roots = (root,) if isinstance(root, Tensor) else tuple(root) if isinstance(
+        root, (list, tuple)) else ()
     if not roots or not all(isinstance(r, Tensor) for r in roots):
         raise TypeError(
             f"draw_graph: root must be a Tensor or a non-empty list of Tensors, got "
