@@ -1,54 +1,32 @@
-"""The workloads as a tinygrad_np user writes them: Tensor parameters, cross_entropy, backward."""
+"""The workloads as a tinygrad_np user writes them: nn.MLP, nn.cross_entropy, optim."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_np import Tensor, detect_anomaly
+from tinygrad_np import Tensor, detect_anomaly, nn, optim
 
 from .workloads import ADAM_BETAS, ADAM_EPS, Workload
 
 
 class TinygradMLP:
     def __init__(self, wl: Workload, weights, anomaly: bool = False):
-        self.wl = wl
+        self.model = nn.MLP(wl.sizes, activation=wl.activation)
+        self.model.load_state_dict({f"layers.{i}.{k}": a for i, (W, b) in enumerate(weights)
+                                    for k, a in (("weight", W), ("bias", b))})
+        if wl.optimizer == "adam":
+            self.opt = optim.Adam(self.model.parameters(), lr=wl.lr, betas=ADAM_BETAS,
+                                  eps=ADAM_EPS)
+        else:
+            self.opt = optim.SGD(self.model.parameters(), lr=wl.lr)
         if anomaly:  # what detect_anomaly costs when on: every step runs inside it
             self.step = detect_anomaly()(self.step)
-        self.params = [Tensor(a.copy(), requires_grad=True) for layer in weights for a in layer]
-        if wl.optimizer == "adam":
-            self.m = [np.zeros_like(p.data) for p in self.params]
-            self.v = [np.zeros_like(p.data) for p in self.params]
-            self.t = 0
-
-    def forward(self, X: Tensor) -> Tensor:
-        h = X
-        n_layers = len(self.params) // 2
-        for i in range(n_layers):
-            h = h @ self.params[2 * i] + self.params[2 * i + 1]
-            if i < n_layers - 1:
-                h = h.relu() if self.wl.activation == "relu" else h.tanh()
-        return h
 
     def step(self, X, y) -> None:
-        loss = self.forward(Tensor(X)).cross_entropy(y)
-        for p in self.params:
-            p.grad = None
+        loss = nn.cross_entropy(self.model(Tensor(X)), y)
+        self.opt.zero_grad()
         loss.backward()
-        if self.wl.optimizer == "sgd":
-            for p in self.params:
-                p.data -= self.wl.lr * p.grad
-            return
-        b1, b2 = ADAM_BETAS
-        self.t += 1
-        step_size = self.wl.lr / (1 - b1**self.t)
-        sqrt_bc2 = np.sqrt(1 - b2**self.t)
-        for p, m, v in zip(self.params, self.m, self.v):
-            g = p.grad
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * g * g
-            p.data -= step_size * m / (np.sqrt(v) / sqrt_bc2 + ADAM_EPS)
+        self.opt.step()
 
     def weights(self) -> list[np.ndarray]:
-        return [p.data for p in self.params]
+        return [p.data for p in self.model.parameters()]
