@@ -1,0 +1,139 @@
+"""What every example repeats: command-line flags, loading images, evaluation, timing, plots.
+
+Everything that makes a seed experiment what it is (sizes, init, optimizer, quirks) lives in
+that seed's own script; this file holds only the plumbing the scripts share.
+"""
+
+import argparse
+import os
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")  # write PNG files; never open a window
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from tinygrad_np import Tensor, data, no_grad  # noqa: E402
+
+
+def parse_args(description: str, argv=None, *, epochs: int, seed: int, improved_epochs=None,
+               epochs_help: str = "epochs", datasets=("mnist", "fashion"), extra=None):
+    """The flags every seed script takes. ``improved_epochs`` is the improved mode's default
+    when it differs from the faithful one; ``extra(parser)`` adds a script's own flags."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--mode", choices=["faithful", "improved"], default="faithful",
+                   help="faithful: the seed's recipe, quirks included; improved: what a "
+                        "practitioner would do (default: faithful)")
+    default = f"{epochs}" if improved_epochs is None else f"{epochs}, improved {improved_epochs}"
+    p.add_argument("--epochs", type=int, default=None, help=f"{epochs_help} (default {default})")
+    p.add_argument("--seed", type=int, default=seed, help=f"random seed (default {seed})")
+    p.add_argument("--dataset", choices=list(datasets), default=datasets[0])
+    p.add_argument("--data-dir", default=None,
+                   help="directory holding the four IDX .gz files (default: the loader's "
+                        "environment variable or cache)")
+    p.add_argument("--limit", type=int, default=None,
+                   help="use only the first N training and N//5 test images (quick runs, tests)")
+    p.add_argument("--out", default="out", help="directory for the plots (default out/)")
+    if extra is not None:
+        extra(p)
+    args = p.parse_args(argv)
+    if args.epochs is None:
+        improved = args.mode == "improved" and improved_epochs is not None
+        args.epochs = improved_epochs if improved else epochs
+    return args
+
+
+def load_images(dataset: str, data_dir=None, limit=None, dtype=np.float64):
+    """MNIST or Fashion-MNIST as flat rows scaled to [0, 1] and int64 labels.
+
+    Returns ``X_train (N, 784), y_train, X_test, y_test``; with ``limit`` only the first
+    ``limit`` training and ``limit // 5`` test images are kept.
+    """
+    loader = data.mnist if dataset == "mnist" else data.fashion_mnist
+    X_train, y_train, X_test, y_test = loader(data_dir)
+    if limit is not None:
+        X_train, y_train = X_train[:limit], y_train[:limit]
+        X_test, y_test = X_test[: max(limit // 5, 1)], y_test[: max(limit // 5, 1)]
+    flat = lambda X: (X.reshape(len(X), -1) / 255.0).astype(dtype)  # noqa: E731
+    return flat(X_train), y_train, flat(X_test), y_test
+
+
+def evaluate(model, X: np.ndarray, y: np.ndarray, batch_size: int = 5000) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` on (X, y), in eval mode, without a graph."""
+    was_training = model.training
+    model.eval()
+    loss_sum, correct = 0.0, 0
+    with no_grad():
+        for start in range(0, len(X), batch_size):
+            logits = model(Tensor(X[start:start + batch_size]))
+            yb = y[start:start + batch_size]
+            loss_sum += logits.cross_entropy(yb, reduction="sum").item()
+            correct += int((logits.argmax(axis=1) == yb).sum())
+    model.train(was_training)
+    return loss_sum / len(X), correct / len(X)
+
+
+def predict(model, X: np.ndarray) -> np.ndarray:
+    """Predicted class of each row of X (eval mode, no graph)."""
+    was_training = model.training
+    model.eval()
+    with no_grad():
+        labels = model(Tensor(X)).argmax(axis=1)
+    model.train(was_training)
+    return labels
+
+
+class Stopwatch:
+    """Adds up the seconds spent inside ``with watch:`` blocks (training only, not evaluation)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __enter__(self):
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds += time.perf_counter() - self._start
+
+
+def save(fig, out_dir: str, name: str) -> str:
+    """Write ``fig`` to ``out_dir/name``, close it, and print where it went."""
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, name)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    print(f"wrote {path}")
+    return path
+
+
+def plot_curves(out_dir: str, name: str, title: str, xlabel: str, loss: dict, accuracy: dict):
+    """Loss (left) and accuracy (right) curves; each dict maps a legend label to a series."""
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, series, ylabel in ((ax_loss, loss, "loss"), (ax_acc, accuracy, "accuracy")):
+        for label, values in series.items():
+            style = "--" if label.startswith("test") or " test" in label else "-"
+            ax.plot(np.arange(1, len(values) + 1), values, style, label=label)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    return save(fig, out_dir, name)
+
+
+def plot_digits(out_dir: str, name: str, title: str, images: np.ndarray, true: np.ndarray,
+                pred: np.ndarray, ncols: int = 10):
+    """A grid of images titled ``true/pred``; wrong predictions in red."""
+    side = int(round(np.sqrt(images.shape[1])))
+    nrows = int(np.ceil(len(images) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.2 * ncols, 1.45 * nrows + 0.4),
+                             squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, image, t, p in zip(axes.ravel(), images, true, pred):
+        ax.imshow(image.reshape(side, side), cmap="gray_r")
+        ax.set_title(f"true {t}\npred {p}", fontsize=9, color="black" if t == p else "red")
+    fig.suptitle(title)
+    return save(fig, out_dir, name)
