@@ -302,7 +302,7 @@ def _tensor_node(node_id: str, t: Tensor, param_name: str | None) -> Node:
         title = f"{t._op}({attrs})" if attrs else t._op
         if t.name:
             title = f"{t.name} = {title}"
-        shown = dtype if any(p.dtype != t.dtype for p in t._parents[:1]) else None
+        shown = dtype if t._parents[0].dtype != t.dtype else None  # astype, or int -> float
         return Node(node_id, "op", title, t.shape, shown, t)
     kind = _leaf_kind(t, param_name is not None)
     if kind == "const" and not t.name:
