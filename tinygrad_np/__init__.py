@@ -1,6 +1,6 @@
 """tinygrad_np: reverse-mode automatic differentiation on NumPy, small enough to read."""
 
-from . import errors, nn, optim
+from . import data, errors, nn, optim
 from .errors import (
     AnomalyError,
     CheckpointError,
