@@ -266,9 +266,9 @@ class _Source:
         return self.folder.replace("-", "_")
 
 
-# Official .gz md5s: the MNIST page (also in ../shared/datasets/mnist/README.md); the mirror is
-# torchvision's first (torchvision/datasets/mnist.py, MNIST.mirrors), as yann.lecun.com often
-# refuses downloads.
+# Official .gz md5s: ../shared/datasets/mnist/README.md, the same as torchvision's
+# MNIST.resources (torchvision/datasets/mnist.py); the URL is the S3 copy PyTorch hosts, one of
+# torchvision's MNIST.mirrors.
 _MNIST = _Source(
     "MNIST", "mnist", "TINYGRAD_NP_MNIST_DIR", "TINYGRAD_NP_MNIST_URL",
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
