@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tinygrad_np as tg
-from tinygrad_np import Tensor
+from tinygrad_np import Tensor, data, nn, optim
 
 
 def f32(*shape):
@@ -31,7 +31,46 @@ def gradcheck_wrong_gradient():
     tg.gradcheck(lambda x: x.relu() * 0 + Tensor(np.ones(2)) * x.detach(), x)
 
 
-# (mistake, call, exception type, words the message must contain)
+def mlp():
+    return nn.MLP([4, 3, 2])
+
+
+def load_state(change):
+    model = mlp()
+    state = model.state_dict()
+    change(state)
+    model.load_state_dict(state)
+
+
+def set_item(state, key, value):
+    state[key] = value
+
+
+def checkpoint_file(tmp, content):
+    path = tmp / "model.npz"
+    nn.save(mlp().state_dict(), path)
+    path.write_bytes(content(path.read_bytes()))
+    return nn.load(path)
+
+
+def step_with_nan_gradient():
+    model = mlp()
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    for p in model.parameters():
+        p.grad = np.zeros_like(p.data)
+    model.layers[1].weight.grad[0, 0] = np.nan
+    opt.step()
+
+
+def corrupt_idx(tmp):
+    path = tmp / "images.idx"
+    path.write_bytes(b"\x00\x00\x08\x05abc")
+    data.load_idx(path)
+
+
+# (mistake, call, exception type, words the message must contain); a call taking one argument
+# gets a fresh temporary directory
+
 CATALOGUE = [
     # shapes
     ("matmul inner dimensions differ", lambda: f32(32, 784) @ f32(128, 64), tg.ShapeError,
@@ -106,14 +145,58 @@ CATALOGUE = [
      ["input 0", "element (0,)", "analytic", "numeric"]),
     ("set_default_dtype to an integer", lambda: tg.set_default_dtype("int32"), tg.DTypeError,
      ["set_default_dtype", "int32", "float"]),
+    # modules and optimizers
+    ("a batch of the wrong width into a model", lambda: mlp()(f32(2, 5)), tg.ShapeError,
+     ["matmul", "(2, 5)", "(4, 3)"]),
+    ("an unknown activation", lambda: nn.MLP([4, 2], activation="gelu"), ValueError,
+     ["MLP", "'gelu'", "relu, tanh, sigmoid"]),
+    ("an unknown init scheme", lambda: nn.Linear(3, 2, init="kaiming_fancy"), ValueError,
+     ["Linear", "unknown init", "'kaiming_fancy'"]),
+    ("dropout probability above 1", lambda: nn.Dropout(1.5), ValueError, ["Dropout", "1.5"]),
+    ("an optimizer given no parameters", lambda: optim.SGD([], lr=0.1), tg.OptimizerError,
+     ["SGD", "empty parameter list", "model.parameters()"]),
+    ("a negative learning rate", lambda: optim.Adam(mlp().parameters(), lr=-0.1),
+     tg.OptimizerError, ["Adam", "lr", "-0.1"]),
+    ("Adam betas outside [0, 1)", lambda: optim.Adam(mlp().parameters(), betas=(1.2, 0.9)),
+     tg.OptimizerError, ["Adam", "betas", "1.2"]),
+    ("a NaN gradient reaching the optimizer", step_with_nan_gradient, tg.OptimizerError,
+     ["layers.1.weight", "NaN", "no parameter was updated", "detect_anomaly"]),
+    ("mse_loss with shapes that would broadcast", lambda: nn.mse_loss(f32(2, 3), np.zeros((3,
+                                                                                           2))),
+     tg.ShapeError, ["mse_loss", "(2, 3)", "(3, 2)"]),
+    # checkpoints
+    ("load_state_dict with a missing key", lambda: load_state(lambda s: s.pop("layers.0.bias")),
+     tg.CheckpointError, ["load_state_dict", "missing", "layers.0.bias", "strict=False"]),
+    ("load_state_dict with an unexpected key",
+     lambda: load_state(lambda s: set_item(s, "head.weight", np.zeros(1))),
+     tg.CheckpointError, ["unexpected", "head.weight"]),
+    ("load_state_dict from another architecture",
+     lambda: load_state(lambda s: set_item(s, "layers.0.weight", np.zeros((5, 3), np.float32))),
+     tg.CheckpointError, ["layers.0.weight", "(5, 3)", "(4, 3)"]),
+    ("load_state_dict with the wrong dtype",
+     lambda: load_state(lambda s: set_item(s, "layers.0.weight", np.zeros((4, 3)))),
+     tg.CheckpointError, ["layers.0.weight", "float64", "float32"]),
+    ("a truncated checkpoint file", lambda tmp: checkpoint_file(tmp, lambda b: b[:len(b) // 2]),
+     tg.CheckpointError, ["nn.load", "model.npz", "truncated"]),
+    ("a foreign checkpoint file", lambda tmp: checkpoint_file(tmp, lambda b: b"hello world"),
+     tg.CheckpointError, ["nn.load", "model.npz", "not an .npz checkpoint"]),
+    # data
+    ("a corrupt IDX file", corrupt_idx, tg.DataError, ["load_idx", "images.idx", "dimensions"]),
+    ("a data directory that does not exist", lambda: data.mnist("/nonexistent/mnist"),
+     tg.DataError, ["mnist", "/nonexistent/mnist", "does not exist"]),
+    ("labels and samples of different lengths",
+     lambda: data.DataLoader(np.zeros((5, 2)), np.zeros(4), batch_size=2), tg.ShapeError,
+     ["DataLoader", "(5, 2)", "(4,)"]),
+    ("a one-hot label out of range", lambda: data.one_hot(np.array([0, 10]), 10),
+     tg.OutOfRangeError, ["one_hot", "label 10", "0..9"]),
 ]
 
 
 @pytest.mark.parametrize("call,exc,words", [row[1:] for row in CATALOGUE],
                          ids=[row[0] for row in CATALOGUE])
-def test_catalogue(call, exc, words):
+def test_catalogue(call, exc, words, tmp_path):
     with pytest.raises(exc) as info:
-        call()
+        call(tmp_path) if call.__code__.co_argcount == 1 else call()
     message = str(info.value)
     missing = [w for w in words if w not in message]
     assert not missing, f"message lacks {missing}: {message}"
@@ -122,4 +205,4 @@ def test_catalogue(call, exc, words):
 
 
 def test_catalogue_size():
-    assert len({row[0] for row in CATALOGUE}) == len(CATALOGUE) >= 30
+    assert len({row[0] for row in CATALOGUE}) == len(CATALOGUE) >= 50
