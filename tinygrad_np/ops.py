@@ -6,7 +6,9 @@ built-ins are reached as ``builtins.max`` and so on.
 Each primitive computes its output with NumPy and hands ``Tensor._make`` a closure ``backward(g)``
 that maps the output's gradient ``g`` to one gradient per parent (a vector-Jacobian product), or
 None for a parent that needs none. Closures capture arrays, never the output Tensor, so a graph
-has no reference cycles and is freed as soon as the user drops it.
+has no reference cycles and is freed as soon as the user drops it. A backward returns ``g``
+itself, views, or new arrays; never an array it saved (a leaf keeps a returned array that is
+not ``g`` and not a view as its ``.grad`` without copying it).
 
 Conventions: ``x``, ``a``, ``b`` are parent Tensors; ``y`` is the output array; the backward
 uses ``y`` where that is cheaper (tanh, exp, sigmoid, relu).

@@ -281,6 +281,7 @@ class Tensor:
                 "not require grad: no input that produced it had requires_grad=True, or it was "
                 "computed under no_grad()"
             )
+        user_gradient = gradient
         if gradient is None:
             if self.data.size != 1:
                 raise GraphError(
@@ -298,15 +299,19 @@ class Tensor:
                     f"{self._op or 'a leaf'} has shape {_fmt(self.shape)}"
                 )
         anomaly = _Modes.anomaly
-        grads = {id(self): gradient}
+        # grads maps id(tensor) -> (its gradient so far, whether no one else holds that array);
+        # a leaf keeps an array no one else holds as its .grad, without a copy
+        grads = {id(self): (gradient, user_gradient is None)}
         for node in reversed(toposort(self)):
-            g = grads.pop(id(node), None)
-            if g is None:
+            entry = grads.pop(id(node), None)
+            if entry is None:
                 continue
-            if not node._parents or node._retain:
-                _accumulate_leaf(node, g)
-                if not node._parents:
-                    continue
+            g, owned = entry
+            if not node._parents:
+                _accumulate_leaf(node, g, owned)
+                continue
+            if node._retain:
+                _accumulate_leaf(node, g, False)  # g goes on to the backward below
             if node._backward is None:
                 raise GraphError(
                     f"backward: the graph through {node._op} (output shape {_fmt(node.shape)}) "
@@ -322,7 +327,11 @@ class Tensor:
                 if anomaly:
                     _check_grad(node, parent, pg)
                 prev = grads.get(id(parent))
-                grads[id(parent)] = pg if prev is None else prev + pg
+                if prev is not None:
+                    grads[id(parent)] = (prev[0] + pg, True)
+                else:  # held elsewhere: g itself, a view, or one array given to two parents
+                    grads[id(parent)] = (pg, type(pg) is np.ndarray and pg.base is None and
+                                         pg is not g and sum(q is pg for q in parent_grads) == 1)
 
     # --- operators: the primitives live in ops.py -------------------------------------------
 
@@ -471,12 +480,13 @@ def toposort(*roots: Tensor, include_constants: bool = False) -> list[Tensor]:
     return order
 
 
-def _accumulate_leaf(node: Tensor, g) -> None:
+def _accumulate_leaf(node: Tensor, g, owned: bool) -> None:
+    """Add g to node.grad; keep g itself only if ``owned`` (no one else holds that array)."""
+    dtype = node.data.dtype
     if node.grad is None:
-        # an own copy: g may be the very array handed to another parent, or the caller's
-        node.grad = np.array(g, dtype=node.data.dtype)
+        node.grad = g if owned and g.dtype == dtype else np.array(g, dtype=dtype)
     else:
-        node.grad = (node.grad + g).astype(node.data.dtype, copy=False)
+        node.grad = (node.grad + g).astype(dtype, copy=False)
 
 
 def _nonfinite(a) -> str:
