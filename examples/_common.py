@@ -112,9 +112,12 @@ def plot_curves(out_dir: str, name: str, title: str, xlabel: str, loss: dict, ac
     """Loss (left) and accuracy (right) curves; each dict maps a legend label to a series."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
     for ax, series, ylabel in ((ax_loss, loss, "loss"), (ax_acc, accuracy, "accuracy")):
-        for label, values in series.items():
-            style = "--" if label.startswith("test") or " test" in label else "-"
-            ax.plot(np.arange(1, len(values) + 1), values, style, label=label)
+        # test curves dashed; "X train" and "X test" share X's colour when there are several X
+        groups = [label.replace("test", "").replace("train", "").strip() for label in series]
+        colours = {g: f"C{i}" for i, g in enumerate(dict.fromkeys(groups))}
+        for (label, values), group in zip(series.items(), groups):
+            ax.plot(np.arange(1, len(values) + 1), values, "--" if "test" in label else "-",
+                    color=colours[group] if len(colours) > 1 else None, label=label)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)

@@ -15,7 +15,9 @@ Adam sections report no numbers, and their functions reset the optimizer state o
 the improved mode is what they were aiming at.)
 
 Improved mode: pixels scaled to [0, 1], He-initialised weights, zero biases, bias-corrected
-Adam, float32, evaluated on the whole test set.
+Adam, float32, evaluated on the whole test set. The seed's split puts the last 360 digits in
+the test set, and this small network tops out around 91% on them; ``--split shuffled`` draws
+a random 80/20 split instead, which is what a practitioner would do.
 
     python examples/seed002_digits_sgd.py --mode faithful
 """
@@ -45,7 +47,13 @@ def seed_init(model, rs: np.random.RandomState) -> None:
 
 
 def main(argv=None) -> dict:
-    args = parse_args(__doc__.splitlines()[0], argv, epochs=100, seed=432, datasets=("digits",))
+    def extra(p):
+        p.add_argument("--split", choices=["seed", "shuffled"], default="seed",
+                       help="seed: first 80%% train, last 20%% test (default); shuffled: a random "
+                            "80/20 split, so the test set has the same writers as training")
+
+    args = parse_args(__doc__.splitlines()[0], argv, epochs=100, seed=432, datasets=("digits",),
+                      extra=extra)
     faithful = args.mode == "faithful"
     dtype = np.float64 if faithful else np.float32
     tinygrad_np.set_default_dtype(dtype)
@@ -55,11 +63,12 @@ def main(argv=None) -> dict:
     X = X.reshape(len(X), -1).astype(dtype)
     if not faithful:
         X = X / 16.0
-    n_train = int(len(X) * 0.8)
-    X_train, y_train, X_test, y_test = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+    X_train, y_train, X_test, y_test = data.train_test_split(
+        X, y, test_size=0.2, shuffle=args.split == "shuffled", seed=args.seed)
     if args.limit is not None:
         X_train, y_train = X_train[:args.limit], y_train[:args.limit]
-    print(f"digits: {len(X_train)} train / {len(X_test)} test images, mode {args.mode}")
+    print(f"digits: {len(X_train)} train / {len(X_test)} test images ({args.split} split), "
+          f"mode {args.mode}")
 
     rs = np.random.RandomState(args.seed)  # the seed's np.random.seed(432), init and shuffles
     if faithful:

@@ -144,12 +144,10 @@ def main(argv=None) -> dict:
     dtype = np.float64 if faithful else np.float32
     tinygrad_np.set_default_dtype(dtype)
 
-    X, y, _, _ = load_images(args.dataset, args.data_dir, dtype=dtype)
-    order = np.random.default_rng(args.seed).permutation(len(X))  # the seed's shuffle
+    X, y, _, _ = load_images(args.dataset, args.data_dir, dtype=dtype)  # the 60,000 train images
     n_train = args.limit or 40_000
-    n_test = n_train // 20 if args.limit else 2_000
-    train, test = order[:n_train], order[n_train:n_train + n_test]
-    X_train, y_train, X_test, y_test = X[train], y[train], X[test], y[test]
+    X_train, y_train, X_test, y_test = data.train_test_split(
+        X, y, n_train=n_train, n_test=n_train // 20, seed=args.seed)  # shuffled, as the seed
     print(f"{args.dataset}: {len(X_train)} train / {len(X_test)} test images (shuffled with "
           f"seed {args.seed}), mode {args.mode}")
 

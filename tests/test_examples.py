@@ -1,0 +1,245 @@
+"""The examples run end to end on small data, their loss falls, and their quirks are the seeds'.
+
+The MNIST examples read a stand-in data set here (scikit-learn's 8x8 digits scaled up to
+28x28 uint8, returned by a replaced ``data.mnist``), so these tests need no download and no
+data directory; tests/test_slow_seeds.py runs them on the real files.
+"""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_np
+from tinygrad_np import Tensor, data, nn
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def load_example(name: str):
+    """Import examples/<name>.py as a module (the examples import their sibling _common)."""
+    if str(EXAMPLES) not in sys.path:
+        sys.path.insert(0, str(EXAMPLES))
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def restore_default_dtype():
+    """The examples set float64 (faithful) or float32 (improved); leave float32 behind."""
+    yield
+    tinygrad_np.set_default_dtype(np.float32)
+
+
+def small_mnist(data_dir=None):
+    """MNIST-shaped stand-in: the 1797 8x8 digits, each pixel a 3x3 block, padded to 28x28."""
+    X, y = data.digits()
+    images = np.kron(X.reshape(-1, 8, 8) * (255 / 16), np.ones((3, 3)))
+    images = np.pad(images, ((0, 0), (2, 2), (2, 2))).round().astype(np.uint8)
+    return images[:1500], y[:1500], images[1500:], y[1500:]
+
+
+@pytest.fixture
+def fake_mnist(monkeypatch):
+    monkeypatch.setattr(data, "mnist", small_mnist)
+    monkeypatch.setattr(data, "fashion_mnist", small_mnist)
+
+
+def pngs(directory: Path) -> list[str]:
+    names = sorted(p.name for p in directory.glob("*.png"))
+    for name in names:
+        assert (directory / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    return names
+
+
+# --- seed 000 ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["faithful", "improved"])
+def test_seed000_runs_and_learns(fake_mnist, tmp_path, mode, capsys):
+    seed000 = load_example("seed000_mnist_adam")
+    h = seed000.main(["--mode", mode, "--limit", "500", "--epochs", "3", "--out", str(tmp_path)])
+    assert h["train loss"][-1] < h["train loss"][0]
+    assert h["test"][-1] > 0.3  # ten classes: chance is 0.1
+    assert "Epoch: 2 of 3: Accuracy:" in capsys.readouterr().out
+    assert pngs(tmp_path) == [f"seed000_{mode}_mnist_curves.png",
+                              f"seed000_{mode}_mnist_predictions.png"]
+
+
+def test_seed000_optimizer_is_adam_without_bias_correction_on_weights_sgd_on_biases():
+    seed000 = load_example("seed000_mnist_adam")
+    rng = np.random.default_rng(0)
+    w = Tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    b = Tensor(rng.standard_normal(2), requires_grad=True)
+    w0, b0 = w.data.copy(), b.data.copy()
+    opt = seed000.SeedAdam([w, b], lr=0.01)
+    m, v = np.zeros_like(w0), np.zeros_like(w0)
+    for _ in range(3):
+        gw, gb = rng.standard_normal((3, 2)), rng.standard_normal(2)
+        w.grad, b.grad = gw.copy(), gb.copy()
+        opt.step()
+        m, v = 0.9 * m + 0.1 * gw, 0.999 * v + 0.001 * gw**2
+        w0 -= 0.01 * m / (np.sqrt(v) + 1e-8)  # no division by 1 - beta^t
+        b0 -= 0.01 * gb
+        np.testing.assert_allclose(w.data, w0, rtol=1e-12)
+        np.testing.assert_allclose(b.data, b0, rtol=1e-12)
+
+
+# --- seed 001 ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["faithful", "improved"])
+def test_seed001_runs_learns_and_shows_the_wrong_gradient(fake_mnist, tmp_path, mode, capsys):
+    seed001 = load_example("seed001_mnist_sgd")
+    h = seed001.main(["--mode", mode, "--limit", "1500", "--epochs", "3", "--out", str(tmp_path)])
+    assert h["train loss"][-1] < h["train loss"][0]
+    assert h["train"][-1] > h["train"][0]
+    # the seed's formula is not the gradient: far off in size and direction
+    assert min(h["gradient_differences"].values()) > 0.3
+    out = capsys.readouterr().out
+    assert "hand gradient vs loss.backward()" in out and "Epoch 3/3 - Loss:" in out
+    assert pngs(tmp_path) == [f"seed001_{mode}_mnist_curves.png"]
+
+
+def test_seed001_hand_gradient_is_the_seeds_formula_on_its_printed_fixture():
+    """Cells [43]-[59] of the seed: its weights, inputs, labels and the gradients it printed."""
+    seed001 = load_example("seed001_mnist_sgd")
+    w1 = np.array([[-0.03617072, 0.11845869, -0.55649705],
+                   [-0.15783306, -0.19837909, -0.36638267]])
+    w2 = np.array([[0.05017689, -0.40892273, -0.20164522], [0.7846449, 0.15423692, -0.14586556],
+                   [-0.4479588, -0.11213297, -0.48424308],
+                   [-0.34472698, -0.15315491, 0.13525811]])
+    X = np.array([[0.5403, -0.4161], [-0.9900, -0.6536], [0.2837, 0.9602]])
+    labels = np.array([3, 1, 2])
+    printed_dw1 = np.array([[-0.01567247, 0.04720056, 0.01946558],
+                            [-0.01678777, -0.02581464, 0.03803312]])
+    printed_dw2 = np.array([[0.12446019, -0.01072199, -0.02244061],
+                            [0.10341981, -0.04450108, -0.10063999],
+                            [-0.08454288, 0.06404713, 0.06110354],
+                            [-0.06757858, -0.03028375, 0.00965763]])
+    model = nn.MLP([2, 2, 4], activation="tanh", dtype=np.float64)
+    for layer, w in zip(model.layers, (w1, w2)):  # the seed's column 0 multiplies a constant 1
+        layer.weight.data[...] = w[:, 1:].T
+        layer.bias.data[...] = w[:, 0]
+    hand = seed001.seed_hand_gradient(model, X, labels)
+    for i, printed in enumerate((printed_dw1, printed_dw2)):
+        np.testing.assert_allclose(hand[f"layers.{i}.bias"], printed[:, 0], atol=2e-8)
+        np.testing.assert_allclose(hand[f"layers.{i}.weight"], printed[:, 1:].T, atol=2e-8)
+    # and the true gradient of the same (summed) loss is something else
+    model(Tensor(X)).cross_entropy(labels, reduction="sum").backward()
+    assert not np.allclose(model.layers[1].weight.grad, printed_dw2[:, 1:].T, atol=1e-2)
+
+
+# --- seed 002 ----------------------------------------------------------------------------------
+
+def test_seed002_faithful_reproduces_the_seeds_printed_run(tmp_path):
+    """Same RandomState(432) draws in the same order: the seed's printed losses and 0.953."""
+    seed002 = load_example("seed002_digits_sgd")
+    h = seed002.main(["--mode", "faithful", "--out", str(tmp_path)])
+    printed = {1: 120.10748063870817, 2: 111.60073049838431, 3: 94.45606195479442,
+               97: 1.9158704458028466, 98: 3.013109498701423, 100: 2.1896857628603104}
+    for epoch, loss in printed.items():
+        assert h["epoch_losses"][epoch - 1] == pytest.approx(loss, rel=1e-10), epoch
+    assert h["sample_accuracy"] == pytest.approx(61 / 64)  # printed as 0.953
+    assert pngs(tmp_path) == ["seed002_faithful_loss.png", "seed002_faithful_predictions.png"]
+
+
+def test_seed002_improved_learns(tmp_path):
+    seed002 = load_example("seed002_digits_sgd")
+    h = seed002.main(["--mode", "improved", "--epochs", "20", "--out", str(tmp_path)])
+    assert np.mean(h["losses"][-10:]) < np.mean(h["losses"][:10])
+    assert h["test_accuracy"][-1] > 0.8
+
+
+# --- seed 003 ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["faithful", "improved"])
+def test_seed003_runs_all_four_inits_and_prints_the_table(fake_mnist, tmp_path, mode, capsys):
+    seed003 = load_example("seed003_mnist_init")
+    epochs = "15" if mode == "faithful" else "2"
+    h = seed003.main(["--mode", mode, "--limit", "400", "--epochs", epochs, "--out",
+                      str(tmp_path)])
+    assert list(h["logs"]) == ["random", "LeCun", "Xavier", "He"]
+    for name, log in h["logs"].items():
+        assert log["train loss"][-1] < log["train loss"][0], name
+        assert log["train"][-1] > 0.2, name
+    out = capsys.readouterr().out
+    assert "Initialisation  train %  test %" in out and "(88.77 / 90.55)" in out
+    assert pngs(tmp_path) == [f"seed003_{mode}_mnist_curves.png"]
+
+
+def test_seed003_dropout_masks_whole_units_without_rescaling():
+    seed003 = load_example("seed003_mnist_init")
+    tinygrad_np.manual_seed(0)
+    drop = seed003.SeedDropout(keep_prob=0.5)
+    z = np.arange(1.0, 401.0).reshape(20, 20)
+    out = drop(Tensor(z)).numpy()
+    kept = (out != 0).all(axis=0)
+    assert ((out == 0).all(axis=0) | kept).all()  # each unit: on for every example, or off
+    assert 0 < kept.sum() < 20
+    np.testing.assert_array_equal(out[:, kept], z[:, kept])  # survivors are not rescaled
+    np.testing.assert_array_equal(drop.eval()(Tensor(z)).numpy(), z)
+
+
+def test_seed003_inits_use_the_seeds_bounds():
+    seed003 = load_example("seed003_mnist_init")
+    rng = np.random.default_rng(0)
+    bounds = {"random": 0.05, "LeCun": 1 / np.sqrt(784), "Xavier": np.sqrt(2 / 884),
+              "He": np.sqrt(2 / 784)}
+    for name, bound in bounds.items():
+        w = seed003.SEED_INITS[name]((784, 100), rng, np.float64)
+        assert w.shape == (784, 100)
+        assert bound * 0.99 < np.abs(w).max() <= bound, name
+
+
+# --- seed 004 ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["faithful", "improved"])
+def test_seed004_runs_and_learns(fake_mnist, tmp_path, mode, capsys):
+    seed004 = load_example("seed004_mnist_gd")
+    h = seed004.main(["--mode", mode, "--limit", "300", "--epochs", "30", "--out",
+                      str(tmp_path)])
+    assert h["costs"][-1] < h["costs"][0]
+    train_acc, test_acc = h["report"][30]
+    assert train_acc > 0.5 and test_acc > 0.3
+    assert "after 30 iterations: train" in capsys.readouterr().out
+    assert pngs(tmp_path) == [f"seed004_{mode}_mnist_cost.png"]
+
+
+def test_seed004_faithful_init_is_the_seeds_randn_sequence():
+    seed004 = load_example("seed004_mnist_gd")
+    model = nn.MLP([784, 512, 10], dtype=np.float64)
+    seed004.seed_init(model, 3)
+    rs = np.random.RandomState(3)
+    W1, b1, W2, b2 = (rs.randn(512, 784) * 0.01, rs.randn(512, 1) * 0.01,
+                      rs.randn(10, 512) * 0.01, rs.randn(10, 1) * 0.01)
+    np.testing.assert_array_equal(model.layers[0].weight.data, W1.T)
+    np.testing.assert_array_equal(model.layers[0].bias.data, b1[:, 0])
+    np.testing.assert_array_equal(model.layers[1].weight.data, W2.T)
+    np.testing.assert_array_equal(model.layers[1].bias.data, b2[:, 0])
+
+
+# --- the main job ------------------------------------------------------------------------------
+
+def test_demo_writes_three_pictures_and_a_test_accuracy(tmp_path):
+    """What `make demo` runs, with its default settings, into a temporary directory."""
+    run = subprocess.run([sys.executable, str(EXAMPLES / "demo.py"), "--out", str(tmp_path)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert run.returncode == 0, run.stderr
+    lines = [line for line in run.stdout.splitlines() if line.startswith("test accuracy: ")]
+    assert len(lines) == 1, run.stdout
+    assert float(lines[0].split()[2]) > 0.9
+    assert "epoch 30  train loss" in run.stdout
+    assert pngs(tmp_path) == ["curves.png", "digits.png", "graph.png"]
+
+
+def test_demo_graph_only_draws_just_the_graph(tmp_path):
+    run = subprocess.run([sys.executable, str(EXAMPLES / "demo.py"), "--graph-only", "--out",
+                          str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert pngs(tmp_path) == ["graph.png"]
+    assert "epoch" not in run.stdout

@@ -1,0 +1,67 @@
+"""Slow: the seed examples on the real data sets (run by .ci/run through `make test`).
+
+Real MNIST comes from $TINYGRAD_NP_MNIST_DIR (CI points it at ../shared/datasets/mnist),
+Fashion-MNIST from wherever ``data.fashion_mnist()`` finds it (Debian's dataset-fashion-mnist
+package). Without them these tests skip and say what is missing.
+"""
+
+import os
+
+import numpy as np
+import pytest
+from test_examples import load_example
+
+import tinygrad_np
+from tinygrad_np import data
+from tinygrad_np.errors import DataError
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def restore_default_dtype():
+    yield
+    tinygrad_np.set_default_dtype(np.float32)
+
+
+def mnist_dir() -> str:
+    path = os.environ.get("TINYGRAD_NP_MNIST_DIR")
+    if not path or not os.path.isdir(path):
+        pytest.skip("real MNIST not found: set TINYGRAD_NP_MNIST_DIR to a directory holding the "
+                    "four IDX files (.ci/run uses ../shared/datasets/mnist)")
+    return path
+
+
+def test_seed002_improved_on_the_full_digits_reaches_95_percent(tmp_path):
+    """Seed 002's network, improved mode, 100 epochs, a shuffled 1437 / 360 split.
+
+    (On the seed's own split, whose last 360 digits come from other writers, it reaches about
+    91%, and the faithful run 88%: the seed's 95.3% was measured on 64 random test digits.)
+    """
+    seed002 = load_example("seed002_digits_sgd")
+    h = seed002.main(["--mode", "improved", "--split", "shuffled", "--out", str(tmp_path)])
+    assert h["test_accuracy"][-1] >= 0.95
+
+
+def test_seed004_faithful_reproduces_the_seeds_four_numbers(tmp_path):
+    """RandomState(3) weights, float64, full-batch GD lr 0.1 on the first 1000/200 images:
+    the seed printed train 92.40% / test 87.5% after 250 iterations, 97.10% / 91.5% after 500,
+    and a cost of 2.302116721777529 before training."""
+    seed004 = load_example("seed004_mnist_gd")
+    h = seed004.main(["--mode", "faithful", "--data-dir", mnist_dir(), "--out", str(tmp_path)])
+    assert h["costs"][0] == pytest.approx(2.302116721777529, rel=1e-12)
+    assert h["report"][250] == (924 / 1000, 175 / 200)
+    assert h["report"][500] == (971 / 1000, 183 / 200)
+    assert h["costs"][-1] < 0.16
+
+
+def test_an_mlp_on_fashion_mnist_reaches_85_percent(tmp_path):
+    """Seed 000's network, improved mode (He init, Adam, float32), 3 epochs on 60,000 images."""
+    try:
+        data.fashion_mnist()
+    except DataError as e:
+        pytest.skip(f"real Fashion-MNIST not available: {e}")
+    seed000 = load_example("seed000_mnist_adam")
+    h = seed000.main(["--mode", "improved", "--dataset", "fashion", "--epochs", "3", "--out",
+                      str(tmp_path)])
+    assert h["test"][-1] >= 0.85
