@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")  # write PNG files; never open a window
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from tinygrad_np import Tensor, data, no_grad  # noqa: E402
 
@@ -110,7 +111,7 @@ def save(fig, out_dir: str, name: str) -> str:
 
 def plot_curves(out_dir: str, name: str, title: str, xlabel: str, loss: dict, accuracy: dict):
     """Loss (left) and accuracy (right) curves; each dict maps a legend label to a series."""
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     for ax, series, ylabel in ((ax_loss, loss, "loss"), (ax_acc, accuracy, "accuracy")):
         # test curves dashed; "X train" and "X test" share X's colour when there are several X
         groups = [label.replace("test", "").replace("train", "").strip() for label in series]
@@ -119,6 +120,7 @@ def plot_curves(out_dir: str, name: str, title: str, xlabel: str, loss: dict, ac
             ax.plot(np.arange(1, len(values) + 1), values, "--" if "test" in label else "-",
                     color=colours[group] if len(colours) > 1 else None, label=label)
         ax.set_xlabel(xlabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend()
@@ -132,7 +134,7 @@ def plot_digits(out_dir: str, name: str, title: str, images: np.ndarray, true: n
     side = int(round(np.sqrt(images.shape[1])))
     nrows = int(np.ceil(len(images) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(1.2 * ncols, 1.45 * nrows + 0.4),
-                             squeeze=False)
+                             squeeze=False, layout="constrained")
     for ax in axes.ravel():
         ax.axis("off")
     for ax, image, t, p in zip(axes.ravel(), images, true, pred):
