@@ -207,9 +207,9 @@ def test_named_parameters_name_the_culprit_and_the_check_can_be_turned_off():
     assert np.isinf(w.data[0])
 
 
-def test_overflowing_sum_of_finite_gradients_is_not_an_error():
+def test_finite_gradients_whose_sum_of_squares_overflows_are_not_an_error():
     w = Tensor(np.zeros(2, np.float32), requires_grad=True)
-    w.grad = np.array([3e38, 3e38], np.float32)  # the sum overflows float32; the values do not
+    w.grad = np.array([3e38, 3e38], np.float32)  # their squares overflow float32; they do not
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # and no RuntimeWarning reaches the user
         optim.SGD([w], lr=1e-40).step()

@@ -137,8 +137,11 @@ class Optimizer:
             if g.shape != p.shape:
                 raise OptimizerError(f"{where}: the gradient of {self._label(i)} has shape "
                                      f"{g.shape}, but the parameter has shape {p.shape}")
-            # a finite sum proves every element finite; otherwise look closer (overflow)
-            if self.check_finite and not np.isfinite(g.sum()) and not np.isfinite(g).all():
+            # a finite sum of squares (one BLAS call, no temporary) proves every element
+            # finite; if it is not, look closer: it may have overflowed
+            flat = g.reshape(-1)
+            if (self.check_finite and not np.isfinite(np.dot(flat, flat))
+                    and not np.isfinite(g).all()):
                 raise OptimizerError(
                     f"{where}: the gradient of {self._label(i)} (shape {p.shape}) has "
                     f"{_nonfinite(g)} values; no parameter was updated. Lower the learning "
