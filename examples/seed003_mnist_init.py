@@ -19,7 +19,9 @@ Its dropout is unusual, and faithful mode keeps it (``SeedDropout`` below): in t
 multiplies the hidden layer's pre-activation z by a 0/1 mask with ONE entry per hidden unit,
 shared by every example of the batch (so each iteration switches off about 10 whole units),
 and never rescales by 1/keep_prob, so the trained network sees larger activations at test
-time than in training. We use the real MNIST training set instead of the CSV: shuffled with
+time than in training. (Its hand-written backward also lets gradient reach the weights of a
+dropped unit, through tanh'(0) = 1; ``loss.backward()`` gives them none, as the forward pass
+says.) We use the real MNIST training set instead of the CSV: shuffled with
 ``--seed``, 40,000 images for training and the next 2,000 for testing.
 
 Improved mode: the standard bounds for LeCun/Xavier/He, inverted dropout (nn.Dropout after
