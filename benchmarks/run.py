@@ -5,6 +5,11 @@ inherits another's heap, threads or caches, and each reports its own peak RSS. R
 the frameworks (rotating their order) so slow drifts of the machine hit all of them alike.
 Reported numbers are medians over every timed window of every round.
 
+Every child runs with one BLAS/OpenMP/PyTorch thread unless ``--threads`` says otherwise: on
+this 2-core machine the batch-32 and batch-128 GEMMs are faster on one thread (PERF.md), and a
+multi-threaded BLAS that shares its cores with any other process slows down by up to 45x
+(measured here on W2), which would make the table measure the neighbours.
+
 Results go to benchmarks/results/bench-<UTC time>.json with the machine's description; the
 newest earlier file there is compared against. Exits non-zero only when the benchmark cannot
 run (a tinygrad_np or NumPy child fails); PyTorch is skipped when it is not importable.
@@ -31,7 +36,14 @@ from .workloads import WORKLOADS, batches, initial_weights, synthetic_data
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 FRAMEWORKS = ("tinygrad_np", "numpy", "torch", "floor")
 LABELS = {"tinygrad_np": "tinygrad_np", "numpy": "NumPy by hand", "torch": "PyTorch CPU eager",
-          "floor": "matmuls alone (floor)", "tinygrad_np+anomaly": "tinygrad_np, detect_anomaly on"}
+          "floor": "matmuls alone (floor)", "tinygrad_np+anomaly": "tinygrad_np, detect_anomaly on",
+          "tinygrad_np+malloc": "tinygrad_np, MALLOC_* tuned", "numpy+malloc":
+          "NumPy by hand, MALLOC_* tuned", "torch+malloc": "PyTorch, MALLOC_* tuned"}
+# Extra rows: what detect_anomaly costs when on (W2), and how much of W3 is glibc handing its
+# 2 MB temporaries back to the kernel and faulting them in again (PERF.md: allocator churn).
+EXTRA_ROWS = {"W2": ["tinygrad_np+anomaly"],
+              "W3": ["tinygrad_np+malloc", "numpy+malloc", "torch+malloc"]}
+MALLOC_TUNED = {"MALLOC_MMAP_THRESHOLD_": "268435456", "MALLOC_TRIM_THRESHOLD_": "1073741824"}
 # target ratios (tinygrad_np / other), from the benchmarks issue
 TARGETS = {"W1": {"torch": 0.5, "numpy": 0.5}, "W2": {"torch": 0.7, "numpy": 1.1},
            "W3": {"torch": 1.1, "numpy": 1.1}}
@@ -43,6 +55,7 @@ RSS_GROWTH_TARGET = 0.05
 
 
 def make_trainer(framework: str, wl, weights):
+    framework = framework.removesuffix("+malloc")  # the same code, another environment
     if framework == "numpy":
         from .numpy_by_hand import HandMLP
         return HandMLP(wl, weights)
@@ -130,10 +143,16 @@ def _threads(framework: str) -> int | None:
 # --- parent side ------------------------------------------------------------------------------
 
 
-def _spawn(args: list[str]) -> dict | str:
+def _spawn(args: list[str], threads: int | None = None) -> dict | str:
     """Run one child; its JSON result, or the error text if it failed."""
+    env = dict(os.environ)
+    if args[0].endswith("+malloc"):
+        env.update(MALLOC_TUNED)
+    if threads:  # BLAS (OpenBLAS, MKL) and PyTorch's intra-op pool all read these
+        env.update({k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                              "MKL_NUM_THREADS")})
     proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--child", *args],
-                          capture_output=True, text=True,
+                          capture_output=True, text=True, env=env,
                           cwd=Path(__file__).resolve().parent.parent)
     if proc.returncode != 0:
         return (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
@@ -179,6 +198,10 @@ def _fmt(x, digits=3):
 
 
 def run_all(opts) -> dict:
+    load_at_start = os.getloadavg()[0]
+    if load_at_start > 0.5:
+        print(f"  warning: load average {load_at_start:.1f} before starting: other processes "
+              "share the CPU, and multi-threaded BLAS suffers most from that", flush=True)
     workloads = [WORKLOADS[name] for name in opts.workloads]
     if opts.smoke:
         workloads = [dataclasses.replace(wl, n_samples=min(wl.n_samples, 256), warmup=3,
@@ -189,14 +212,14 @@ def run_all(opts) -> dict:
         frameworks.remove("torch")
         skipped["torch"] = "torch is not importable in this environment"
     results = {wl.name: {} for wl in workloads}
-    extra = {"W2": ["tinygrad_np+anomaly"]} if "tinygrad_np" in frameworks else {}
     for wl in workloads:
-        fws = frameworks + extra.get(wl.name, [])
+        fws = frameworks + [f for f in EXTRA_ROWS.get(wl.name, [])
+                            if f.split("+")[0] in frameworks]
         for r in range(opts.rounds):
             for fw in fws[r % len(fws):] + fws[:r % len(fws)]:
                 print(f"  {wl.name} round {r + 1}/{opts.rounds}: {fw} ...", end="", flush=True)
                 res = _spawn([fw, wl.name, str(opts.windows), json.dumps(
-                    dataclasses.asdict(wl))])
+                    dataclasses.asdict(wl))], opts.threads)
                 if isinstance(res, str):
                     print(f" FAILED: {res}")
                     results[wl.name].setdefault(fw, {"times": [], "peak_rss_mb": []})
@@ -216,7 +239,7 @@ def run_all(opts) -> dict:
         marks = (5, 10) if opts.smoke else (1000, opts.rss_steps)
         print(f"  memory: tinygrad_np W1 for {marks[1]} steps ...", flush=True)
         res = _spawn(["tinygrad_np", "W1", "0", json.dumps(dataclasses.asdict(wl)),
-                      ",".join(map(str, marks))])
+                      ",".join(map(str, marks))], opts.threads)
         if isinstance(res, str):
             memory = {"error": res}
         else:
@@ -225,10 +248,14 @@ def run_all(opts) -> dict:
     micro = None
     if "tinygrad_np" in frameworks:
         print("  micro-benchmark ...", flush=True)
-        micro = _spawn(["micro", "-", "0", "{}", "", str(50 if opts.smoke else 2000)])
+        micro = _spawn(["micro", "-", "0", "{}", "", str(50 if opts.smoke else 2000)],
+                       opts.threads)
+    machine = machine_info()
+    machine["load_average"] = [load_at_start, os.getloadavg()[0]]
+    machine["threads_requested"] = opts.threads
     return {"time_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(),
             "command": " ".join(["python -m benchmarks.run", *sys.argv[1:]]),
-            "machine": machine_info(), "skipped": skipped,
+            "machine": machine, "skipped": skipped,
             "config": {wl.name: dataclasses.asdict(wl) for wl in workloads},
             "rounds": opts.rounds, "windows_per_round": opts.windows,
             "results": results, "memory": memory, "micro": micro}
@@ -270,10 +297,19 @@ def report(data: dict, previous: dict | None) -> str:
         lines += ["", f"tinygrad_np W1 RSS: {a:.1f} MB at step {mem['steps'][0]}, {b:.1f} MB at "
                   f"step {mem['steps'][1]}: growth {100 * mem['growth']:+.1f}% (target < "
                   f"{100 * RSS_GROWTH_TARGET:.0f}%) {ok}"]
-    anomaly = res.get("W2", {}).get("tinygrad_np+anomaly", {}).get("median")
-    if anomaly and res["W2"].get("tinygrad_np", {}).get("median"):
-        lines += ["", f"W2 with detect_anomaly on: {anomaly:.3g} s/epoch "
-                  f"({anomaly / res['W2']['tinygrad_np']['median']:.2f}x the normal run)"]
+    extra = [(name, fw) for name, fws in EXTRA_ROWS.items() for fw in fws
+             if res.get(name, {}).get(fw, {}).get("median")]
+    if extra:
+        lines += ["", "| variant | workload | median | vs the same without | tinygrad_np / "
+                  "PyTorch | tinygrad_np / NumPy |", "|---|---|---|---|---|---|"]
+    for name, fw in extra:
+        base, variant = fw.split("+")
+        med = {f: res[name].get(f, {}).get("median") for f in res[name]}
+        row = [f"{med[fw]:.3g}", f"{med[fw] / med[base]:.2f}x" if med.get(base) else "-"]
+        for other in ("torch", "numpy"):  # ratios within the variant's own environment
+            tg, ref = med.get(f"tinygrad_np+{variant}"), med.get(f"{other}+{variant}")
+            row.append(f"{tg / ref:.2f}" if tg and ref and base == "tinygrad_np" else "")
+        lines.append(f"| {LABELS[fw]} | {name} | " + " | ".join(row) + " |")
     micro = data.get("micro")
     if isinstance(micro, dict):
         shape = "x".join(map(str, micro["shape"]))
@@ -297,8 +333,12 @@ def report(data: dict, previous: dict | None) -> str:
     blas = m["blas"] if isinstance(m["blas"], str) else ", ".join(
         f"{b['internal_api']} {b['version']} ({b['num_threads']} threads, {b['architecture']})"
         for b in m["blas"])
+    threads = {fw: e.get("threads") for by_fw in res.values() for fw, e in by_fw.items()}
     lines += ["", f"Machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}, NumPy "
-              f"{m['numpy']}, BLAS: {blas}; malloc env: {m['env'] or 'default'}."]
+              f"{m['numpy']}, BLAS: {blas}; threads used: "
+              + ", ".join(f"{fw} {n}" for fw, n in threads.items() if n)
+              + f"; malloc/thread env: {m['env'] or 'default'}; load average "
+              f"{m['load_average'][0]:.2f} at start, {m['load_average'][1]:.2f} at the end."]
     for fw, why in data["skipped"].items():
         lines.append(f"Skipped {fw}: {why}.")
     return "\n".join(lines)
@@ -318,8 +358,10 @@ def main(argv=None) -> int:
     p.add_argument("--workloads", default="W1,W2,W3")
     p.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--windows", type=int, default=2, help="timed windows per child process")
+    p.add_argument("--windows", type=int, default=3, help="timed windows per child process")
     p.add_argument("--rss-steps", type=int, default=10_000)
+    p.add_argument("--threads", type=int, default=1,
+                   help="BLAS/OpenMP/PyTorch threads in every child; 0: each library's default")
     p.add_argument("--out", type=Path, default=RESULTS_DIR, help="where the JSON goes")
     p.add_argument("--no-save", action="store_true")
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
