@@ -117,8 +117,10 @@ def main(argv=None) -> dict:
               f"[train loss {history['train loss'][-1]:.4f}, {watch.seconds / (epoch + 1):.2f} "
               f"s/epoch]")
 
+    history["train"] = evaluate(model, X_train, y_train)[1]
     print(f"final test accuracy {history['test'][-1]:.4f}, best {max(history['test']):.4f}; "
-          f"{watch.seconds / args.epochs:.2f} s per epoch (training only)")
+          f"train accuracy {history['train']:.4f}; {watch.seconds / args.epochs:.2f} s per epoch "
+          "(training only)")
     plot_curves(args.out, f"seed000_{args.mode}_{args.dataset}_curves.png",
                 f"Seed 000 ({args.mode}, {args.dataset})", "epoch",
                 loss={"train loss": history["train loss"], "test loss": history["test loss"]},
