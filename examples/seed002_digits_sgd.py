@@ -104,7 +104,8 @@ def main(argv=None) -> dict:
     sample_acc = float((predict(model, X_test[sample]) == y_test[sample]).mean())
     print(f"Accuracy on 64 random test digits (the seed's test()): {sample_acc:.3f}")
     print(f"Accuracy on all {len(X_test)} test digits: {100 * test_accs[-1]:.2f}% "
-          f"(test loss {test_loss:.4f})")
+          f"(test loss {test_loss:.4f}); on all {len(X_train)} training digits: "
+          f"{100 * evaluate(model, X_train, y_train)[1]:.2f}%")
     print(f"{watch.seconds / args.epochs * 1000:.1f} ms per epoch")
 
     fig, ax = plt.subplots(figsize=(8, 4))
