@@ -331,7 +331,7 @@ def report(data: dict, previous: dict | None) -> str:
                                  f"({entry['median'] / old:.2f}x)")
     m = data["machine"]
     blas = m["blas"] if isinstance(m["blas"], str) else ", ".join(
-        f"{b['internal_api']} {b['version']} ({b['num_threads']} threads, {b['architecture']})"
+        f"{b['internal_api']} {b['version']} ({b['architecture']})"
         for b in m["blas"])
     threads = {fw: e.get("threads") for by_fw in res.values() for fw, e in by_fw.items()}
     lines += ["", f"Machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}, NumPy "
