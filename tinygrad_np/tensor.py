@@ -329,9 +329,8 @@ class Tensor:
                 prev = grads.get(id(parent))
                 if prev is not None:
                     grads[id(parent)] = (prev[0] + pg, True)
-                else:  # held elsewhere: g itself, a view, or one array given to two parents
-                    grads[id(parent)] = (pg, type(pg) is np.ndarray and pg.base is None and
-                                         pg is not g and sum(q is pg for q in parent_grads) == 1)
+                else:  # only a leaf keeps its gradient array, so only a leaf needs to know
+                    grads[id(parent)] = (pg, not parent._parents and _is_own(pg, g, parent_grads))
 
     # --- operators: the primitives live in ops.py -------------------------------------------
 
@@ -478,6 +477,13 @@ def toposort(*roots: Tensor, include_constants: bool = False) -> list[Tensor]:
             if id(parent) not in seen and (include_constants or parent.requires_grad):
                 stack.append((parent, False))
     return order
+
+
+def _is_own(pg, g, parent_grads) -> bool:
+    """Whether a backward's result ``pg`` is held by no one else: not its incoming gradient
+    ``g``, not a view of another array, not given to two parents."""
+    return (type(pg) is np.ndarray and pg.base is None and pg is not g
+            and sum(q is pg for q in parent_grads) == 1)
 
 
 def _accumulate_leaf(node: Tensor, g, owned: bool) -> None:
