@@ -86,17 +86,33 @@ def predict(model, X: np.ndarray) -> np.ndarray:
 
 
 class Stopwatch:
-    """Adds up the seconds spent inside ``with watch:`` blocks (training only, not evaluation)."""
+    """Times each ``with watch:`` block (one epoch of training, never evaluation).
+
+    The median lap is the number to quote on a shared machine: a burst of load from other
+    processes slows a few laps, not the middle one.
+    """
 
     def __init__(self):
-        self.seconds = 0.0
+        self.laps = []
 
     def __enter__(self):
         self._start = time.perf_counter()
         return self
 
     def __exit__(self, *exc):
-        self.seconds += time.perf_counter() - self._start
+        self.laps.append(time.perf_counter() - self._start)
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.laps)
+
+    @property
+    def median(self) -> float:
+        return float(np.median(self.laps))
+
+    def report(self, unit: str = "epoch") -> str:
+        return (f"{self.median:.3g} s per {unit} (median of {len(self.laps)}; mean "
+                f"{self.seconds / len(self.laps):.3g}; training only)")
 
 
 def save(fig, out_dir: str, name: str) -> str:

@@ -175,15 +175,14 @@ def main(argv=None) -> dict:
         ours = f"{100 * logs[name]['train'][-1]:7.2f}  {100 * logs[name]['test'][-1]:6.2f}"
         seed_train, seed_test = SEED_TABLE[name]
         print(f"{name:<14}  {ours}   ({seed_train} / {seed_test})")
-    per_unit = watch.seconds / (args.epochs * len(names))
-    print(f"{per_unit:.2f} s per {unit} (training only)")
+    print(watch.report(unit))
 
     xlabel = "iteration" if faithful else "epoch"
     plot_curves(args.out, f"seed003_{args.mode}_{args.dataset}_curves.png",
                 f"Seed 003 ({args.mode}): four initialisations", xlabel,
                 loss={f"{n} {k}": logs[n][f"{k} loss"] for n in names for k in ("train", "test")},
                 accuracy={f"{n} {k}": logs[n][k] for n in names for k in ("train", "test")})
-    return {"logs": logs, "seconds_per_epoch": per_unit}
+    return {"logs": logs, "seconds_per_epoch": watch.median}
 
 
 if __name__ == "__main__":

@@ -75,8 +75,7 @@ def main(argv=None) -> dict:
             report[it] = (train_acc, test_acc)
             tqdm.write(f"after {it} iterations: train {100 * train_acc:.2f}% / "
                        f"test {100 * test_acc:.1f}%  (cost {costs[-1]:.4f})")
-    print(f"{watch.seconds / args.epochs * 1000:.1f} ms per iteration "
-          f"({args.epochs / watch.seconds:.2f} it/s)")
+    print(watch.report("iteration") + f", {1 / watch.median:.1f} it/s")
 
     import matplotlib.pyplot as plt
 
@@ -87,7 +86,7 @@ def main(argv=None) -> dict:
     ax.set_title(f"Seed 004 ({args.mode}): cost per iteration")
     ax.grid(alpha=0.3)
     save(fig, args.out, f"seed004_{args.mode}_{args.dataset}_cost.png")
-    return {"costs": costs, "report": report, "seconds_per_iteration": watch.seconds / args.epochs}
+    return {"costs": costs, "report": report, "seconds_per_iteration": watch.median}
 
 
 if __name__ == "__main__":
