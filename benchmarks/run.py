@@ -7,7 +7,7 @@ Reported numbers are medians over every timed window of every round.
 
 Every child runs with one BLAS/OpenMP/PyTorch thread unless ``--threads`` says otherwise: on
 this 2-core machine the batch-32 and batch-128 GEMMs are faster on one thread (PERF.md), and a
-multi-threaded BLAS that shares its cores with any other process slows down by up to 45x
+multi-threaded BLAS that shares its cores with any other process slows down 45 to 80 times
 (measured here on W2), which would make the table measure the neighbours.
 
 Results go to benchmarks/results/bench-<UTC time>.json with the machine's description; the
@@ -183,6 +183,11 @@ def machine_info() -> dict:
                         for p in threadpool_info()]
     except ImportError:
         info["blas"] = "threadpoolctl not installed"
+    try:
+        from importlib.metadata import version
+        info["torch"] = version("torch")
+    except ImportError:  # PackageNotFoundError is an ImportError
+        info["torch"] = None
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=Path(__file__).resolve().parent.parent)
     info["git_commit"] = commit.stdout.strip() or None
@@ -335,7 +340,7 @@ def report(data: dict, previous: dict | None) -> str:
         for b in m["blas"])
     threads = {fw: e.get("threads") for by_fw in res.values() for fw, e in by_fw.items()}
     lines += ["", f"Machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}, NumPy "
-              f"{m['numpy']}, BLAS: {blas}; threads used: "
+              f"{m['numpy']}, BLAS: {blas}, PyTorch {m.get('torch') or '-'}; threads used: "
               + ", ".join(f"{fw} {n}" for fw, n in threads.items() if n)
               + f"; malloc/thread env: {m['env'] or 'default'}; load average "
               f"{m['load_average'][0]:.2f} at start, {m['load_average'][1]:.2f} at the end."]
