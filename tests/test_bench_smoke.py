@@ -85,3 +85,29 @@ def test_make_bench_smoke_writes_json_and_compares(tmp_path):
                                         str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert second.returncode == 0, second.stderr
     assert "Against the previous run" in second.stdout and "- W2 numpy:" in second.stdout
+
+
+def test_profile_prints_the_phases_of_a_step(capsys):
+    from benchmarks.profile import main
+
+    main(["W3", "--steps", "3", "--warmup", "1"])
+    out = capsys.readouterr().out
+    for phase in ("forward + loss", "backward", "optimizer step", "matmuls alone"):
+        assert phase in out
+
+
+def test_profile_counts_adams_subnormals_and_leaves_training_state_as_it_was():
+    from benchmarks.profile import adam_subnormals
+
+    wl = dataclasses.replace(WORKLOADS["W1"], n_samples=320)
+    trainer = make_trainer("tinygrad_np", wl, initial_weights(wl.sizes))
+    X, y = synthetic_data(wl.n_samples)
+    stream = batches(wl, X, y)
+    for _ in range(20):
+        trainer.step(*next(stream))
+    trainer.opt.state[0]["exp_avg"].flat[:5] = 1e-40  # subnormal in float32
+    before = [p.data.copy() for p in trainer.opt.params]
+    line = adam_subnormals(trainer.opt)
+    assert "5 of 109386 first-moment values subnormal" in line and "flushing pass" in line
+    for p, b in zip(trainer.opt.params, before):  # the timed steps were undone
+        np.testing.assert_array_equal(p.data, b)
