@@ -34,7 +34,7 @@ def parse_args(description: str, argv=None, *, epochs: int, seed: int, improved_
                    help="directory holding the four IDX .gz files (default: the loader's "
                         "environment variable or cache)")
     p.add_argument("--limit", type=int, default=None,
-                   help="use only the first N training and N//5 test images (quick runs, tests)")
+                   help="quick runs: train on N images only, and test on fewer")
     p.add_argument("--out", default="out", help="directory for the plots (default out/)")
     if extra is not None:
         extra(p)
