@@ -8,6 +8,10 @@ under a progress bar, then writes three pictures to --out (default out/):
     graph.png    the computation graph of one training step, gradients coloured by size
 
 ``--graph-only`` draws just graph.png (``make graph`` uses it for the README's picture).
+``--checkpoint FILE`` saves the model, the optimizer and the history after every epoch
+(atomically: a crash never leaves half a file) and, when FILE exists, resumes from it. Each
+epoch shuffles with its own generator seeded by (seed, epoch), so a resumed run sees the same
+batches as an uninterrupted one and ends with the same weights.
 """
 
 import argparse
@@ -40,6 +44,7 @@ def main(argv=None) -> dict:
     p.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--graph-only", action="store_true", help="only draw graph.png and exit")
+    p.add_argument("--checkpoint", metavar="FILE", help="save every epoch; resume if FILE exists")
     args = p.parse_args(argv)
 
     tinygrad_np.manual_seed(args.seed)
@@ -54,11 +59,22 @@ def main(argv=None) -> dict:
     print(f"digits: {len(X_train)} train / {len(X_test)} test images of 8x8 pixels; "
           f"model {model}")
     optimizer = optim.Adam(model.parameters(), lr=3e-3)
-    loader = data.DataLoader(X_train, y_train, batch_size=32, shuffle=True, seed=args.seed)
     history = {"train loss": [], "test loss": [], "test accuracy": []}
+    first = 1
+    if args.checkpoint and os.path.exists(args.checkpoint):
+        state = nn.load(args.checkpoint)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        history = {name: list(values) for name, values in state["history"].items()}
+        first = int(state["epoch"]) + 1
+        print(f"resumed from {args.checkpoint} after epoch {first - 1}")
     watch = Stopwatch()
-    for epoch in (bar := tqdm(range(1, args.epochs + 1), desc="training", unit="epoch")):
+    epochs = range(first, args.epochs + 1)
+    for epoch in (bar := tqdm(epochs, desc="training", unit="epoch", initial=first - 1,
+                              total=args.epochs)):
         loss_sum = 0.0
+        loader = data.DataLoader(X_train, y_train, batch_size=32, shuffle=True,
+                                 seed=np.random.default_rng([args.seed, epoch]))
         with watch:
             for xb, yb in loader:
                 loss = model(Tensor(xb)).cross_entropy(yb)
@@ -73,9 +89,13 @@ def main(argv=None) -> dict:
         bar.set_postfix(loss=f"{loss_sum / len(X_train):.3f}", test_acc=f"{test_acc:.3f}")
         tqdm.write(f"epoch {epoch:2d}  train loss {loss_sum / len(X_train):.4f}  "
                    f"test loss {test_loss:.4f}  test accuracy {test_acc:.4f}")
+        if args.checkpoint:
+            nn.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "epoch": epoch, "history": history}, args.checkpoint)
     print(f"test accuracy: {history['test accuracy'][-1]:.4f} "
           f"({int(round(history['test accuracy'][-1] * len(X_test)))}/{len(X_test)}) after "
-          f"{args.epochs} epochs, {watch.seconds:.1f} s of training")
+          f"{args.epochs} epochs, {watch.seconds:.1f} s of training for the {len(epochs)} "
+          "epochs of this run")
 
     plot_curves(args.out, "curves.png", "MLP 64-64-32-10 on the 8x8 digits", "epoch",
                 loss={"train loss": history["train loss"], "test loss": history["test loss"]},
