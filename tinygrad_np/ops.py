@@ -50,11 +50,19 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     return g.sum(axis=axes).reshape(shape)
 
 
-def _broadcast_error(op: str, a: Tensor, b: Tensor) -> ShapeError:
-    return ShapeError(
-        f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together (NumPy rules: "
-        "trailing dimensions must be equal or 1)"
-    )
+def _binary(op: str, ufunc, a, b) -> tuple[Tensor, Tensor, np.ndarray]:
+    """Both operands as Tensors (a Python number or array becomes a constant) and ufunc(a, b),
+    with NumPy's broadcasting and dtype errors turned into ones that name the op."""
+    a, b = (a, as_tensor(b, a)) if isinstance(a, Tensor) else (as_tensor(a, b), b)
+    try:
+        return a, b, ufunc(a.data, b.data)
+    except ValueError:
+        raise ShapeError(
+            f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together (NumPy rules: "
+            "trailing dimensions must be equal or 1)"
+        ) from None
+    except TypeError:
+        raise _dtype_error(op, a, b) from None
 
 
 def _dtype_error(op: str, *tensors: Tensor) -> DTypeError:
@@ -86,13 +94,7 @@ def _normalize_axis(axis, ndim: int, op: str):
 
 def add(a, b) -> Tensor:
     """a + b"""
-    a, b = (a, as_tensor(b, a)) if isinstance(a, Tensor) else (as_tensor(a, b), b)
-    try:
-        y = a.data + b.data
-    except ValueError:
-        raise _broadcast_error("add", a, b) from None
-    except TypeError:
-        raise _dtype_error("add", a, b) from None
+    a, b, y = _binary("add", np.add, a, b)
     sa, sb = a.data.shape, b.data.shape
 
     def backward(g):
@@ -103,13 +105,7 @@ def add(a, b) -> Tensor:
 
 def sub(a, b) -> Tensor:
     """a - b"""
-    a, b = (a, as_tensor(b, a)) if isinstance(a, Tensor) else (as_tensor(a, b), b)
-    try:
-        y = a.data - b.data
-    except ValueError:
-        raise _broadcast_error("sub", a, b) from None
-    except TypeError:
-        raise _dtype_error("sub", a, b) from None
+    a, b, y = _binary("sub", np.subtract, a, b)
     sa, sb = a.data.shape, b.data.shape
 
     def backward(g):
@@ -120,13 +116,7 @@ def sub(a, b) -> Tensor:
 
 def mul(a, b) -> Tensor:
     """a * b"""
-    a, b = (a, as_tensor(b, a)) if isinstance(a, Tensor) else (as_tensor(a, b), b)
-    try:
-        y = a.data * b.data
-    except ValueError:
-        raise _broadcast_error("mul", a, b) from None
-    except TypeError:
-        raise _dtype_error("mul", a, b) from None
+    a, b, y = _binary("mul", np.multiply, a, b)
     A, B = a.data, b.data
 
     def backward(g):
@@ -138,13 +128,7 @@ def mul(a, b) -> Tensor:
 
 def div(a, b) -> Tensor:
     """a / b"""
-    a, b = (a, as_tensor(b, a)) if isinstance(a, Tensor) else (as_tensor(a, b), b)
-    try:
-        y = a.data / b.data
-    except ValueError:
-        raise _broadcast_error("div", a, b) from None
-    except TypeError:
-        raise _dtype_error("div", a, b) from None
+    a, b, y = _binary("div", np.divide, a, b)
     A, B = a.data, b.data
 
     def backward(g):
