@@ -122,8 +122,9 @@ class Optimizer:
             self._update(p.data, g, self.state[i], self._scratch[i], self.steps[i])
 
     def _label(self, i: int) -> str:
-        p = self.params[i]
-        return repr(self.names[i]) if self.names[i] else f"parameter {i} (shape {p.shape})"
+        """``'layers.0.weight' (shape (4, 3))``, or ``parameter 0 (shape (4, 3))`` unnamed."""
+        name = repr(self.names[i]) if self.names[i] else f"parameter {i}"
+        return f"{name} (shape {self.params[i].shape})"
 
     def _check_grads(self, live: list[int]) -> None:
         with np.errstate(over="ignore", invalid="ignore"):  # inf - inf in a sum: no warning
@@ -135,15 +136,15 @@ class Optimizer:
             p = self.params[i]
             g = p.grad
             if g.shape != p.shape:
-                raise OptimizerError(f"{where}: the gradient of {self._label(i)} has shape "
-                                     f"{g.shape}, but the parameter has shape {p.shape}")
+                raise OptimizerError(f"{where}: {self._label(i)} has a gradient of shape "
+                                     f"{g.shape}; a .grad must have its parameter's shape")
             # a finite sum of squares (one BLAS call, no temporary) proves every element
             # finite; if it is not, look closer: it may have overflowed
             flat = g.reshape(-1)
             if (self.check_finite and not np.isfinite(np.dot(flat, flat))
                     and not np.isfinite(g).all()):
                 raise OptimizerError(
-                    f"{where}: the gradient of {self._label(i)} (shape {p.shape}) has "
+                    f"{where}: the gradient of {self._label(i)} has "
                     f"{_nonfinite(g)} values; no parameter was updated. Lower the learning "
                     "rate, check the loss for log(0) or overflow (tinygrad_np.detect_anomaly() "
                     "names the op), or pass check_finite=False to skip this check"
