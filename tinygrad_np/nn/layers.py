@@ -40,7 +40,7 @@ class Linear(Module):
         return y if self.bias is None else y + self.bias
 
     def extra_repr(self) -> str:
-        return f"{self.in_features}, {self.out_features}" + ("" if self.bias else ", bias=False")
+        return f"{self.in_features}, {self.out_features}" + ("" if self.bias is not None else ", bias=False")
 
 
 class Sequential(Module):
