@@ -141,6 +141,17 @@ def test_anomaly_mode_names_op_and_line():
     assert np.isinf(x.log().data).any()
 
 
+def test_anomaly_mode_points_past_library_code_at_the_users_line():
+    z = Tensor(np.array([np.nan]), requires_grad=True)
+    with pytest.raises(tg.AnomalyError) as info, tg.detect_anomaly():
+        tg.nn.binary_cross_entropy_with_logits(z, np.array([1.0]))  # made in tinygrad_np/nn
+    assert "created at" in str(info.value) and "test_graph.py" in str(info.value)
+    assert "losses.py" not in str(info.value)
+    with tg.detect_anomaly():
+        y = tg.nn.Linear(2, 2)(Tensor(np.ones((1, 2), np.float32)))
+    assert "test_graph.py" in y._trace and "layers.py" not in y._trace
+
+
 def test_anomaly_mode_checks_gradients():
     x = Tensor(np.array([0.0, 1.0]), requires_grad=True)
     with tg.detect_anomaly():

@@ -96,10 +96,14 @@ def resolve_dtype(dtype, where: str = "Tensor") -> np.dtype:
     return dt
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 def _user_frame() -> str:
-    """The innermost stack frame outside tinygrad_np: where the user created an op."""
+    """The innermost stack frame outside tinygrad_np (subpackages included, so an op made in a
+    layer's forward points at the line that called the layer): where the user created an op."""
     for frame in reversed(traceback.extract_stack()[:-2]):
-        if os.path.basename(os.path.dirname(frame.filename)) != "tinygrad_np":
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
             return f'{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}'
     return "<unknown>"
 
