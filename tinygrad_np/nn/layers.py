@@ -40,7 +40,8 @@ class Linear(Module):
         return y if self.bias is None else y + self.bias
 
     def extra_repr(self) -> str:
-        return f"{self.in_features}, {self.out_features}" + ("" if self.bias is not None else ", bias=False")
+        bias = "" if self.bias is not None else ", bias=False"
+        return f"{self.in_features}, {self.out_features}{bias}"
 
 
 class Sequential(Module):
