@@ -20,7 +20,9 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
     """
     checked = [(i, t) for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
-        raise ValueError("gradcheck: no input is a Tensor with requires_grad=True")
+        raise ValueError("gradcheck: no input is a Tensor with requires_grad=True, so there is "
+                         "nothing to check; pass the inputs to differentiate as "
+                         "Tensor(x, dtype='float64', requires_grad=True)")
     for i, t in checked:
         if t.dtype != np.float64:
             raise DTypeError(

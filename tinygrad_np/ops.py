@@ -352,7 +352,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
     """Join tensors along an existing axis; each gets back its slice of the gradient"""
     tensors = tuple(as_tensor(t) for t in tensors)
     if not tensors:
-        raise ValueError("concatenate: needs at least one tensor")
+        raise ValueError("concatenate: got an empty sequence; pass a list of one or more tensors")
     (ax,) = _normalize_axis(axis, tensors[0].ndim, "concatenate")
     try:
         y = np.concatenate([t.data for t in tensors], axis=ax)

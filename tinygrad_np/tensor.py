@@ -300,7 +300,8 @@ class Tensor:
             if gradient.shape != self.shape:
                 raise GraphError(
                     f"backward: gradient has shape {_fmt(gradient.shape)} but the output of "
-                    f"{self._op or 'a leaf'} has shape {_fmt(self.shape)}"
+                    f"{self._op or 'a leaf'} has shape {_fmt(self.shape)}; pass a gradient of "
+                    "the output's shape (d loss / d output)"
                 )
         anomaly = _Modes.anomaly
         # grads maps id(tensor) -> (its gradient so far, whether no one else holds that array);
@@ -415,6 +416,8 @@ class Tensor:
                            else shape)
 
     def flatten(self, start_dim: int = 1):
+        """Keep the first ``start_dim`` axes (the batch axis by default), merge the rest into one:
+        (N, 28, 28) -> (N, 784). ``flatten(0)`` gives a 1-D tensor."""
         return ops.reshape(self, self.shape[:start_dim] + (-1,))
 
     def transpose(self, *axes):
