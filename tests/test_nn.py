@@ -130,7 +130,7 @@ def test_activation_modules():
     np.testing.assert_allclose(nn.ReLU()(x).data, [[0, 0.5, 2]])
     np.testing.assert_allclose(nn.Tanh()(x).data, np.tanh(x.data))
     np.testing.assert_allclose(nn.Sigmoid()(x).data, 1 / (1 + np.exp(-x.data)))
-    np.testing.assert_allclose(nn.Softmax()(x).data.sum(), 1.0)
+    np.testing.assert_allclose(nn.Softmax()(x).data, np.exp(x.data) / np.exp(x.data).sum())
     np.testing.assert_allclose(np.exp(nn.LogSoftmax(axis=1)(x).data), nn.Softmax(axis=1)(x).data)
 
 
