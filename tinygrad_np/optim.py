@@ -3,8 +3,9 @@
 The update rules are PyTorch's documented ones (torch.optim, 2.x), with the same defaults.
 Updates happen in place: ``p.data`` stays the same array for the whole run, and every state
 buffer is allocated once, at construction, together with one scratch array per parameter for
-intermediate results. So a step allocates no parameter-sized arrays, and anyone holding
-``p.data`` (a Module, another optimizer) sees the new values.
+intermediate results (and, with L2 ``weight_decay``, one buffer per parameter at the first step).
+So a step after the first allocates no parameter-sized arrays, and anyone holding ``p.data``
+(a Module, another optimizer) sees the new values.
 
 One set of hyperparameters covers all parameters (no per-group settings); they are plain
 attributes (``opt.lr``), which the schedulers change.
