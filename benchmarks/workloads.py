@@ -43,10 +43,6 @@ class Workload:
     warmup: int
     window: int
 
-    @property
-    def steps_per_epoch(self) -> int:
-        return 1 if self.batch is None else -(-self.n_samples // self.batch)
-
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
