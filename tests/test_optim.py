@@ -315,6 +315,9 @@ def test_save_and_resume_reproduces_training_exactly(kind, kwargs, tmp_path):
     state = nn.load(tmp_path / "ckpt.npz")
     model2.load_state_dict(state["model"])
     opt2.load_state_dict(state["optim"])
+    with pytest.raises(OptimizerError, match="StepLR.load_state_dict: not a scheduler state"):
+        sched2.load_state_dict(state["optim"])  # the wrong dict, and nothing changes
+    assert sched2.last_epoch == 0
     sched2.load_state_dict(state["sched"])
     train(model2, opt2, sched2, BATCHES[10:])
 

@@ -446,7 +446,13 @@ class LRScheduler:
         return {"base_lr": self.base_lr, "last_epoch": self.last_epoch}
 
     def load_state_dict(self, state: dict) -> None:
-        self.base_lr, self.last_epoch = float(state["base_lr"]), int(state["last_epoch"])
+        try:
+            base_lr, last_epoch = float(state["base_lr"]), int(state["last_epoch"])
+        except (KeyError, TypeError, ValueError):
+            raise OptimizerError(f"{type(self).__name__}.load_state_dict: not a scheduler state "
+                                 "dict (expected the keys base_lr and last_epoch, as "
+                                 "state_dict() returns)") from None
+        self.base_lr, self.last_epoch = base_lr, last_epoch
 
 
 class StepLR(LRScheduler):
