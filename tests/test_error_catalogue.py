@@ -120,6 +120,8 @@ CATALOGUE = [
     ("unknown dtype", lambda: Tensor([1.0], dtype="flot32"), tg.DTypeError,
      ["unknown", "'flot32'", "float32"]),
     ("string data", lambda: Tensor(["a", "b"]), tg.DTypeError, ["Tensor", "<U1"]),
+    ("ragged nested lists", lambda: Tensor([[1.0], [1.0, 2.0]]), tg.ShapeError,
+     ["Tensor", "different lengths", "same length"]),
     ("bool arithmetic NumPy refuses", lambda: Tensor(np.array([True])) - Tensor(np.array([1],
                                                                                          bool)),
      tg.DTypeError, ["sub", "bool", "astype"]),

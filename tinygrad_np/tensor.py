@@ -14,7 +14,7 @@ import traceback
 
 import numpy as np
 
-from .errors import AnomalyError, DTypeError, GraphError
+from .errors import AnomalyError, DTypeError, GraphError, ShapeError
 
 # --- global modes -----------------------------------------------------------------------------
 
@@ -132,17 +132,24 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         if isinstance(data, Tensor):
             data = data.data
-        if dtype is not None:
-            dt = resolve_dtype(dtype)
-            arr = np.asarray(data, dtype=dt)
-        elif isinstance(data, np.ndarray):
-            arr = data
-        elif isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like an array
-            arr = np.asarray(data)
-        else:
-            arr = np.asarray(data)
-            if arr.dtype.kind == "f":
-                arr = arr.astype(_DEFAULT_FLOAT, copy=False)
+        try:
+            if dtype is not None:
+                arr = np.asarray(data, dtype=resolve_dtype(dtype))
+            elif isinstance(data, np.ndarray):
+                arr = data
+            elif isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like an array
+                arr = np.asarray(data)
+            else:
+                arr = np.asarray(data)
+                if arr.dtype.kind == "f":
+                    arr = arr.astype(_DEFAULT_FLOAT, copy=False)
+        except ValueError as e:
+            if "inhomogeneous" not in str(e):
+                raise
+            raise ShapeError(
+                f"Tensor: the nested lists have rows of different lengths ({e}); every row "
+                "must have the same length, as in [[1, 2], [3, 4]]"
+            ) from None
         if arr.dtype.kind not in "fiub":
             raise DTypeError(
                 f"Tensor: cannot hold data of dtype {arr.dtype} (shape {_fmt(arr.shape)}); "
