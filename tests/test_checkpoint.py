@@ -32,7 +32,10 @@ def test_nested_state_round_trips_with_dtypes_and_shapes(tmp_path):
     np.testing.assert_array_equal(back["optim"]["state"]["1"]["exp_avg_sq"],
                                   opt.state[1]["exp_avg_sq"])
     assert os.listdir(tmp_path) == ["ckpt.npz"]  # no temporary file left behind
-    assert (tmp_path / "ckpt.npz").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+    umask = os.umask(0)
+    os.umask(umask)
+    mode = (tmp_path / "ckpt.npz").stat().st_mode & 0o777
+    assert mode == 0o666 & ~umask  # as open() would create it, not mkstemp's 0600
 
 
 def test_a_truncated_file_raises_naming_it(tmp_path):

@@ -52,7 +52,7 @@ def test_conveniences():
     assert not d.requires_grad and d.data is x.data and d.is_leaf
     assert x.reshape(3, 2).shape == x.reshape((3, 2)).shape == (3, 2)
     assert x.transpose(1, 0).shape == x.transpose((1, 0)).shape == (3, 2)
-    assert x.flatten(0).shape == (6,)
+    assert x.flatten().shape == (6,) and x.reshape(2, 3, 1).flatten(1).shape == (2, 3)
     np.testing.assert_array_equal(x.argmax(axis=1), [2, 2])
     assert Tensor.zeros(2, 3).shape == (2, 3) and Tensor.ones(2).dtype == np.float32
     tg.manual_seed(1)

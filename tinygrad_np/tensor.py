@@ -422,9 +422,9 @@ class Tensor:
         return ops.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int)
                            else shape)
 
-    def flatten(self, start_dim: int = 1):
-        """Keep the first ``start_dim`` axes (the batch axis by default), merge the rest into one:
-        (N, 28, 28) -> (N, 784). ``flatten(0)`` gives a 1-D tensor."""
+    def flatten(self, start_dim: int = 0):
+        """Keep the first ``start_dim`` axes and merge the rest into one: 1-D by default, as in
+        PyTorch; ``flatten(1)`` keeps the batch axis, (N, 28, 28) -> (N, 784)."""
         return ops.reshape(self, self.shape[:start_dim] + (-1,))
 
     def transpose(self, *axes):
