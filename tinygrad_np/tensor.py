@@ -311,11 +311,11 @@ class Tensor:
                     "the output's shape (d loss / d output)"
                 )
         anomaly = _Modes.anomaly
-        # grads maps id(tensor) -> (its gradient so far, whether no one else holds that array);
+        # grads maps tensor -> (its gradient so far, whether no one else holds that array);
         # a leaf keeps an array no one else holds as its .grad, without a copy
-        grads = {id(self): (gradient, user_gradient is None)}
+        grads = {self: (gradient, user_gradient is None)}
         for node in reversed(toposort(self)):
-            entry = grads.pop(id(node), None)
+            entry = grads.pop(node, None)
             if entry is None:
                 continue
             g, owned = entry
@@ -338,11 +338,11 @@ class Tensor:
                     continue
                 if anomaly:
                     _check_grad(node, parent, pg)
-                prev = grads.get(id(parent))
+                prev = grads.get(parent)
                 if prev is not None:
-                    grads[id(parent)] = (prev[0] + pg, True)
+                    grads[parent] = (prev[0] + pg, True)
                 else:  # only a leaf keeps its gradient array, so only a leaf needs to know
-                    grads[id(parent)] = (pg, not parent._parents and _is_own(pg, g, parent_grads))
+                    grads[parent] = (pg, not parent._parents and _is_own(pg, g, parent_grads))
 
     # --- operators: the primitives live in ops.py -------------------------------------------
 
@@ -476,19 +476,19 @@ def toposort(*roots: Tensor, include_constants: bool = False) -> list[Tensor]:
     By default only tensors that require grad are visited (what backward needs); the graph
     drawer asks for constants and inputs too.
     """
-    order, seen = [], set()
+    order, seen = [], set()  # Tensors hash by identity (no __eq__), so they key sets directly
     stack = [(r, False) for r in reversed(roots)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
             order.append(node)
             continue
-        if id(node) in seen:
+        if node in seen:
             continue
-        seen.add(id(node))
+        seen.add(node)
         stack.append((node, True))
         for parent in reversed(node._parents):
-            if id(parent) not in seen and (include_constants or parent.requires_grad):
+            if parent not in seen and (include_constants or parent.requires_grad):
                 stack.append((parent, False))
     return order
 
