@@ -71,6 +71,16 @@ def make_trainer(framework: str, wl, weights):
     raise ValueError(f"unknown framework {framework!r}; known: {', '.join(LABELS)}")
 
 
+def train_steps(framework: str, wl, steps: int) -> list[np.ndarray]:
+    """The weights after ``steps`` steps of ``wl`` from the shared start (for equality tests)."""
+    X, y = synthetic_data(wl.n_samples)
+    trainer = make_trainer(framework, wl, initial_weights(wl.sizes))
+    stream = batches(wl, X, y)
+    for _ in range(steps):
+        trainer.step(*next(stream))
+    return [np.array(w) for w in trainer.weights()]
+
+
 def _current_rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20

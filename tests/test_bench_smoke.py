@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `benchmarks` is a top-level package of the repository
 
-from benchmarks.run import make_trainer  # noqa: E402
+from benchmarks.run import make_trainer, train_steps  # noqa: E402
 from benchmarks.workloads import WORKLOADS, batches, initial_weights, synthetic_data  # noqa: E402
 
 FRAMEWORKS = ["tinygrad_np", "tinygrad_np+anomaly",
@@ -24,22 +24,13 @@ FRAMEWORKS = ["tinygrad_np", "tinygrad_np+anomaly",
                   reason="torch not installed"))]
 
 
-def _train(framework, wl, steps):
-    X, y = synthetic_data(wl.n_samples)
-    trainer = make_trainer(framework, wl, initial_weights(wl.sizes))
-    stream = batches(wl, X, y)
-    for _ in range(steps):
-        trainer.step(*next(stream))
-    return [np.array(w) for w in trainer.weights()]
-
-
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 @pytest.mark.parametrize("name", ["W1", "W2", "W3"])
 def test_frameworks_train_the_same_network(name, framework):
     """Same weights after 30 steps as the hand-written NumPy: the table compares like with like."""
     wl = dataclasses.replace(WORKLOADS[name], n_samples=500)
-    reference = _train("numpy", wl, 30)
-    got = _train(framework, wl, 30)
+    reference = train_steps("numpy", wl, 30)
+    got = train_steps(framework, wl, 30)
     moved = max(np.abs(r - w0).max() for r, w0 in zip(reference, (
         a for layer in initial_weights(wl.sizes) for a in layer)))
     assert moved > 1e-3  # training did something

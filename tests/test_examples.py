@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from seed001_cells import DW1_58, DW2_59, LABELS, W1, W2, X
 
 import tinygrad_np
 from tinygrad_np import Tensor, data, nn
@@ -108,30 +109,17 @@ def test_seed001_runs_learns_and_shows_the_wrong_gradient(fake_mnist, tmp_path, 
 def test_seed001_hand_gradient_is_the_seeds_formula_on_its_printed_fixture():
     """Cells [43]-[59] of the seed: its weights, inputs, labels and the gradients it printed."""
     seed001 = load_example("seed001_mnist_sgd")
-    w1 = np.array([[-0.03617072, 0.11845869, -0.55649705],
-                   [-0.15783306, -0.19837909, -0.36638267]])
-    w2 = np.array([[0.05017689, -0.40892273, -0.20164522], [0.7846449, 0.15423692, -0.14586556],
-                   [-0.4479588, -0.11213297, -0.48424308],
-                   [-0.34472698, -0.15315491, 0.13525811]])
-    X = np.array([[0.5403, -0.4161], [-0.9900, -0.6536], [0.2837, 0.9602]])
-    labels = np.array([3, 1, 2])
-    printed_dw1 = np.array([[-0.01567247, 0.04720056, 0.01946558],
-                            [-0.01678777, -0.02581464, 0.03803312]])
-    printed_dw2 = np.array([[0.12446019, -0.01072199, -0.02244061],
-                            [0.10341981, -0.04450108, -0.10063999],
-                            [-0.08454288, 0.06404713, 0.06110354],
-                            [-0.06757858, -0.03028375, 0.00965763]])
     model = nn.MLP([2, 2, 4], activation="tanh", dtype=np.float64)
-    for layer, w in zip(model.layers, (w1, w2)):  # the seed's column 0 multiplies a constant 1
+    for layer, w in zip(model.layers, (W1, W2)):  # the seed's column 0 multiplies a constant 1
         layer.weight.data[...] = w[:, 1:].T
         layer.bias.data[...] = w[:, 0]
-    hand = seed001.seed_hand_gradient(model, X, labels)
-    for i, printed in enumerate((printed_dw1, printed_dw2)):
+    hand = seed001.seed_hand_gradient(model, X, LABELS)
+    for i, printed in enumerate((DW1_58, DW2_59)):
         np.testing.assert_allclose(hand[f"layers.{i}.bias"], printed[:, 0], atol=2e-8)
         np.testing.assert_allclose(hand[f"layers.{i}.weight"], printed[:, 1:].T, atol=2e-8)
     # and the true gradient of the same (summed) loss is something else
-    model(Tensor(X)).cross_entropy(labels, reduction="sum").backward()
-    assert not np.allclose(model.layers[1].weight.grad, printed_dw2[:, 1:].T, atol=1e-2)
+    model(Tensor(X)).cross_entropy(LABELS, reduction="sum").backward()
+    assert not np.allclose(model.layers[1].weight.grad, DW2_59[:, 1:].T, atol=1e-2)
 
 
 # --- seed 002 ----------------------------------------------------------------------------------

@@ -16,19 +16,14 @@ import pytest
 from tinygrad_np import Tensor, tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.run import make_trainer  # noqa: E402
-from benchmarks.workloads import WORKLOADS, batches, initial_weights, synthetic_data  # noqa: E402
+from benchmarks.run import train_steps  # noqa: E402
+from benchmarks.workloads import WORKLOADS, initial_weights  # noqa: E402
 
 W1 = dataclasses.replace(WORKLOADS["W1"], n_samples=3200)  # 100 steps = one epoch
 
 
 def _train_w1(framework: str, steps: int = 100) -> list[np.ndarray]:
-    X, y = synthetic_data(W1.n_samples)
-    trainer = make_trainer(framework, W1, initial_weights(W1.sizes))
-    stream = batches(W1, X, y)
-    for _ in range(steps):
-        trainer.step(*next(stream))
-    return [np.array(w) for w in trainer.weights()]
+    return train_steps(framework, W1, steps)
 
 
 def test_w1_matches_textbook_numpy_to_float32_rounding():

@@ -7,6 +7,8 @@ backprop for small networks against autodiff, and seed 001's printed fixture.
 
 import numpy as np
 import pytest
+import seed001_cells
+from seed001_cells import DW1_58, DW2_59, LABELS, LOSS_54, W1, W2, Y_HAT_50
 
 from tinygrad_np import Tensor, concatenate, gradcheck
 
@@ -60,25 +62,8 @@ def test_cross_entropy_is_stable_for_huge_logits():
 
 # --- seed 001's printed cells [43]-[59] -----------------------------------------------------
 
-W1 = np.array([[-0.03617072, 0.11845869, -0.55649705],
-               [-0.15783306, -0.19837909, -0.36638267]])
-W2 = np.array([[0.05017689, -0.40892273, -0.20164522],
-               [0.7846449, 0.15423692, -0.14586556],
-               [-0.4479588, -0.11213297, -0.48424308],
-               [-0.34472698, -0.15315491, 0.13525811]])
-X = np.c_[np.ones(3), np.array([[0.5403, -0.4161], [-0.9900, -0.6536], [0.2837, 0.9602]])]
-Y = np.array([[0, 0, 0, 1], [0, 1, 0, 0], [0, 0, 1, 0]], dtype=np.float64)
-Y_HAT_50 = np.array([[0.21016811, 0.2103051, 0.27443618],
-                     [0.5022065, 0.50012354, 0.42170043],
-                     [0.14213145, 0.12587916, 0.1666263],
-                     [0.14549394, 0.1636922, 0.13723709]])
-LOSS_54 = 1.4708408874785344
-DW1_58 = np.array([[-0.01567247, 0.04720056, 0.01946558],
-                   [-0.01678777, -0.02581464, 0.03803312]])
-DW2_59 = np.array([[0.12446019, -0.01072199, -0.02244061],
-                   [0.10341981, -0.04450108, -0.10063999],
-                   [-0.08454288, 0.06404713, 0.06110354],
-                   [-0.06757858, -0.03028375, 0.00965763]])
+X = np.c_[np.ones(3), seed001_cells.X]  # the seed's layout: a bias column of ones
+Y = np.eye(4)[LABELS]
 
 
 def seed001_forward(w1, w2, x):
