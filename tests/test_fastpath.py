@@ -2,6 +2,8 @@
 
 - W1 (784-128-64-10 ReLU, Adam, batch 32) trained 100 steps through nn.MLP + optim.Adam gives
   the weights of the plain textbook NumPy implementation in benchmarks/, to float32 rounding.
+- The same 100 steps with nn.Linear as matmul + add and NumPy's own row reductions (no fused
+  linear op, no BLAS sums, no transposed row max) agree to float32 rounding.
 - Leaves keep a gradient array no one else holds instead of copying it: with the copy forced
   back, the 100 steps give bit-identical weights; and no two tensors ever share a .grad array.
 """
@@ -13,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_np import Tensor, tensor
+from tinygrad_np import Tensor, nn, ops, tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.run import train_steps  # noqa: E402
@@ -33,6 +35,17 @@ def test_w1_matches_textbook_numpy_to_float32_rounding():
         assert np.abs(want - w0).max() > 1e-2  # 100 Adam steps of lr 1e-3 moved the weights
         # Adam's step is lr * m / sqrt(v): rounding in g of one part in 1e7 moves it a little
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_w1_agrees_without_the_fused_linear_and_the_blas_row_reductions(monkeypatch):
+    fast = _train_w1("tinygrad_np")
+    monkeypatch.setattr(nn.Linear, "forward", lambda self, x: x @ self.weight + self.bias)
+    monkeypatch.setattr(ops, "sum_rows", lambda g: g.sum(axis=0))
+    monkeypatch.setattr(ops, "_row_max", lambda Z: Z.max(axis=1, keepdims=True))
+    monkeypatch.setattr(ops, "_row_sum", lambda E: E.sum(axis=1, keepdims=True))
+    plain = _train_w1("tinygrad_np")
+    for a, b in zip(fast, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
 def _always_copy(node, g, owned):

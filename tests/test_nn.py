@@ -54,8 +54,8 @@ def test_repr_is_nested_and_short():
 def test_call_records_the_module_as_the_scope_of_its_ops_and_restores_it():
     model = nn.MLP([3, 4, 2])
     out = model(Tensor(np.ones((1, 3), np.float32)))
-    assert out._scope is model.layers[1]  # the last op, `+ bias`, ran inside layers.1
-    assert out._parents[0]._parents[0]._scope is model.activation  # relu
+    assert out._scope is model.layers[1]  # the last op, linear, ran inside layers.1
+    assert out._parents[0]._scope is model.activation  # relu
     assert _Modes.scope is None
 
     class Broken(nn.Module):

@@ -161,10 +161,39 @@ def test_integer_array_indexing_like_the_seeds():
     assert gradcheck(lambda z: z[np.arange(5), Tensor(labels)], z)
 
 
+@pytest.mark.parametrize("x_shape", [(3, 4), (4,), (2, 3, 4)], ids=str)
+@pytest.mark.parametrize("b_shape", [(5,), (1, 5), None], ids=str)
+def test_linear(x_shape, b_shape):
+    # 2-D x with a (5,) bias is the fused op; the other shapes run as matmul + add
+    x, w = param(*x_shape), param(4, 5)
+    args = (x, w) if b_shape is None else (x, w, param(*b_shape))
+    expect = x.data @ w.data + (0 if b_shape is None else args[2].data)
+    np.testing.assert_allclose(tg.ops.linear(*args).data, expect)
+    assert gradcheck(tg.ops.linear, *args)
+
+
+def test_linear_is_matmul_then_add_in_one_op():
+    x, w, b = (Tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
+               for s in ((32, 6), (6, 3), (3,)))
+    fused = tg.ops.linear(x, w, b)
+    assert fused.op == "linear" and fused.dtype == np.float32
+    np.testing.assert_array_equal(fused.data, (x @ w + b).data)  # the same float32 arithmetic
+    fused.sum().backward()
+    grads = [t.grad for t in (x, w, b)]
+    for t in (x, w, b):
+        t.grad = None
+    (x @ w + b).sum().backward()
+    for got, t in zip(grads, (x, w, b)):
+        np.testing.assert_allclose(got, t.grad, rtol=1e-6)  # the bias sum rounds differently
+    mixed = tg.ops.linear(x, w.astype("float64"), b)  # another dtype: NumPy's promotion
+    assert mixed.op == "add" and mixed.dtype == np.float64
+
+
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
 @pytest.mark.parametrize("axis", [0, 1, -1])
-def test_softmax_family(op, axis):
-    x = param(3, 4)
+@pytest.mark.parametrize("shape", [(3, 4), (3, 40)], ids=str)  # row max: both ways of taking it
+def test_softmax_family(op, axis, shape):
+    x = param(*shape)
     out = getattr(x, op)(axis=axis)
     sm = np.exp(x.data) / np.exp(x.data).sum(axis=axis, keepdims=True)
     np.testing.assert_allclose(out.data, sm if op == "softmax" else np.log(sm))

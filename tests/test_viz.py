@@ -85,28 +85,27 @@ def test_two_layer_mlp_step_with_cross_entropy():
     g = trace(loss, model, group_modules=False)
     assert [(n.kind, n.title, n.shape) for n in g.nodes] == [
         ("input", "x", (6, 4)),
-        ("param", "layers.0.weight", (4, 5)), ("op", "matmul", (6, 5)),
-        ("param", "layers.0.bias", (5,)), ("op", "add", (6, 5)),
+        ("param", "layers.0.weight", (4, 5)), ("param", "layers.0.bias", (5,)),
+        ("op", "linear", (6, 5)),
         ("op", "relu", (6, 5)),
-        ("param", "layers.1.weight", (5, 3)), ("op", "matmul", (6, 3)),
-        ("param", "layers.1.bias", (3,)), ("op", "add", (6, 3)),
+        ("param", "layers.1.weight", (5, 3)), ("param", "layers.1.bias", (3,)),
+        ("op", "linear", (6, 3)),
         ("op", "cross_entropy(reduction=mean)", ()),
     ]
     by_id = {n.id: n.title for n in g.nodes}
     assert [(by_id[a], by_id[b]) for a, b in g.edges] == [
-        ("x", "matmul"), ("layers.0.weight", "matmul"), ("matmul", "add"),
-        ("layers.0.bias", "add"), ("add", "relu"), ("relu", "matmul"),
-        ("layers.1.weight", "matmul"), ("matmul", "add"), ("layers.1.bias", "add"),
-        ("add", "cross_entropy(reduction=mean)"),
+        ("x", "linear"), ("layers.0.weight", "linear"), ("layers.0.bias", "linear"),
+        ("linear", "relu"), ("relu", "linear"), ("layers.1.weight", "linear"),
+        ("layers.1.bias", "linear"), ("linear", "cross_entropy(reduction=mean)"),
     ]
     nodes, edges = parse_dot(draw_graph(loss, model, group_modules=False).source)
-    assert len(nodes) == 11 and len(edges) == 10
+    assert len(nodes) == 9 and len(edges) == 8
     labels = {text for text, _, _ in nodes.values()}
-    assert {"x\n(6, 4) float32", "layers.0.weight\n(4, 5) float32", "matmul\n(6, 5)",
+    assert {"x\n(6, 4) float32", "layers.0.weight\n(4, 5) float32", "linear\n(6, 5)",
             "relu\n(6, 5)", "layers.1.bias\n(3,) float32",
             "cross_entropy(reduction=mean)\nscalar"} <= labels
     fills = {text.split("\n")[0]: attrs["fillcolor"] for text, attrs, _ in nodes.values()}
-    assert fills["layers.0.weight"] == fills["layers.1.bias"] != fills["x"] != fills["matmul"]
+    assert fills["layers.0.weight"] == fills["layers.1.bias"] != fills["x"] != fills["linear"]
 
 
 def test_op_attributes_constants_reuse_and_no_grad_inputs():
@@ -153,11 +152,11 @@ def test_module_grouping_puts_each_layer_in_its_cluster():
     where = [(n.title, labels.get(n.cluster)) for n in g.nodes]
     assert where == [
         ("x", None),
-        ("layers.0.weight", "layers.0: Linear(4, 5)"), ("matmul", "layers.0: Linear(4, 5)"),
-        ("layers.0.bias", "layers.0: Linear(4, 5)"), ("add", "layers.0: Linear(4, 5)"),
+        ("layers.0.weight", "layers.0: Linear(4, 5)"), ("layers.0.bias", "layers.0: Linear(4, 5)"),
+        ("linear", "layers.0: Linear(4, 5)"),
         ("relu", "MLP"),  # the activation's one-op box is unboxed into its parent
-        ("layers.1.weight", "layers.1: Linear(5, 3)"), ("matmul", "layers.1: Linear(5, 3)"),
-        ("layers.1.bias", "layers.1: Linear(5, 3)"), ("add", "layers.1: Linear(5, 3)"),
+        ("layers.1.weight", "layers.1: Linear(5, 3)"), ("layers.1.bias", "layers.1: Linear(5, 3)"),
+        ("linear", "layers.1: Linear(5, 3)"),
         ("cross_entropy(reduction=mean)", None),
     ]
     nodes, _ = parse_dot(draw_graph(loss, model).source)
@@ -190,10 +189,10 @@ def test_a_layer_called_twice_is_two_calls_sharing_its_weights():
     out = lin(lin(Tensor(np.ones((2, 3), dtype=np.float32))).tanh()).sum()
     g = trace(out, lin, collapse_modules=True)
     assert [(n.kind, n.title) for n in g.nodes] == [
-        ("input", "input"), ("param", "weight"), ("module", "Linear(3, 3)"), ("param", "bias"),
+        ("input", "input"), ("param", "weight"), ("param", "bias"), ("module", "Linear(3, 3)"),
         ("op", "tanh"), ("module", "Linear(3, 3)"), ("op", "sum")]
     grouped = trace(out, lin)
-    assert len(grouped.clusters) == 2
+    assert grouped.clusters == []  # each call is one linear op: no box around a single node
     assert grouped.find("weight").cluster is None  # shared by both calls: in neither box
 
 
@@ -312,7 +311,7 @@ def test_renders_png_svg_and_pdf(tmp_path):
     root = ET.parse(svg).getroot()
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     texts = {el.text for el in root.iter("{http://www.w3.org/2000/svg}text")}
-    assert {"matmul", "layers.0.weight", "cross_entropy(reduction=mean)", "MLP"} <= texts
+    assert {"linear", "layers.0.weight", "cross_entropy(reduction=mean)", "MLP"} <= texts
 
     pdf = tmp_path / "graph.pdf"
     drawing.render(outfile=pdf, cleanup=True)

@@ -14,7 +14,7 @@ from .errors import (
     TinygradError,
 )
 from .gradcheck import gradcheck
-from .ops import concatenate, cross_entropy, log_softmax, softmax
+from .ops import concatenate, cross_entropy, linear, log_softmax, softmax
 from .random import get_rng, manual_seed
 from .tensor import (
     Tensor,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import ops
 from ..random import get_rng
 from ..tensor import Tensor, get_default_dtype
 from . import init as initializers
@@ -36,8 +37,7 @@ class Linear(Module):
             self.bias = Tensor(np.asarray(b, dtype=dtype), requires_grad=True)
 
     def forward(self, x):
-        y = x @ self.weight  # matmul's own error names both shapes when x does not fit
-        return y if self.bias is None else y + self.bias
+        return ops.linear(x, self.weight, self.bias)  # matmul's errors name both shapes
 
     def extra_repr(self) -> str:
         bias = "" if self.bias is not None else ", bias=False"
