@@ -14,6 +14,7 @@ from .errors import (
     TinygradError,
 )
 from .gradcheck import gradcheck
+from .memory import retain_freed_memory
 from .ops import concatenate, cross_entropy, linear, log_softmax, softmax
 from .random import get_rng, manual_seed
 from .tensor import (
