@@ -38,11 +38,16 @@ FRAMEWORKS = ("tinygrad_np", "numpy", "torch", "floor")
 LABELS = {"tinygrad_np": "tinygrad_np", "numpy": "NumPy by hand", "torch": "PyTorch CPU eager",
           "floor": "matmuls alone (floor)", "tinygrad_np+anomaly": "tinygrad_np, detect_anomaly on",
           "tinygrad_np+malloc": "tinygrad_np, MALLOC_* tuned", "numpy+malloc":
-          "NumPy by hand, MALLOC_* tuned", "torch+malloc": "PyTorch, MALLOC_* tuned"}
+          "NumPy by hand, MALLOC_* tuned", "torch+malloc": "PyTorch, MALLOC_* tuned",
+          "tinygrad_np+retain": "tinygrad_np, retain_freed_memory()"}
 # Extra rows: what detect_anomaly costs when on (W2), and how much of W3 is glibc handing its
-# 2 MB temporaries back to the kernel and faulting them in again (PERF.md: allocator churn).
+# 2 MB temporaries back to the kernel and faulting them in again (PERF.md: allocator churn),
+# tuned from outside (MALLOC_* environment) or by the user's opt-in call (+retain).
 EXTRA_ROWS = {"W2": ["tinygrad_np+anomaly"],
-              "W3": ["tinygrad_np+malloc", "numpy+malloc", "torch+malloc"]}
+              "W3": ["tinygrad_np+malloc", "numpy+malloc", "torch+malloc", "tinygrad_np+retain"]}
+# Variants made by a tinygrad_np call: the other frameworks have no such row, so the variant is
+# compared with them as they run by default.
+IN_PROCESS_VARIANTS = ("retain",)
 MALLOC_TUNED = {"MALLOC_MMAP_THRESHOLD_": "268435456", "MALLOC_TRIM_THRESHOLD_": "1073741824"}
 # target ratios (tinygrad_np / other), from the benchmarks issue
 TARGETS = {"W1": {"torch": 0.5, "numpy": 0.5}, "W2": {"torch": 0.7, "numpy": 1.1},
@@ -65,7 +70,11 @@ def make_trainer(framework: str, wl, weights):
     if framework == "torch":
         from .torch_impl import TorchMLP
         return TorchMLP(wl, weights)
-    if framework in ("tinygrad_np", "tinygrad_np+anomaly"):
+    if framework == "tinygrad_np+retain":  # process-wide, so only ever in a benchmark child
+        import tinygrad_np
+        if not tinygrad_np.retain_freed_memory():
+            raise RuntimeError("retain_freed_memory() cannot take effect here (it needs glibc)")
+    if framework in ("tinygrad_np", "tinygrad_np+anomaly", "tinygrad_np+retain"):
         from .tinygrad_impl import TinygradMLP
         return TinygradMLP(wl, weights, anomaly=framework.endswith("anomaly"))
     raise ValueError(f"unknown framework {framework!r}; known: {', '.join(LABELS)}")
@@ -323,7 +332,12 @@ def report(data: dict, previous: dict | None) -> str:
         row = [f"{med[fw]:.3g}", f"{med[fw] / med[base]:.2f}x" if med.get(base) else "-"]
         for other in ("torch", "numpy"):  # ratios within the variant's own environment
             tg, ref = med.get(f"tinygrad_np+{variant}"), med.get(f"{other}+{variant}")
-            row.append(f"{tg / ref:.2f}" if tg and ref and base == "tinygrad_np" else "")
+            if tg and ref and base == "tinygrad_np":
+                row.append(f"{tg / ref:.2f}")
+            elif variant in IN_PROCESS_VARIANTS and other == "torch" and med.get("torch"):
+                row.append(f"{med[fw] / med['torch']:.2f} (vs PyTorch default)")
+            else:
+                row.append("")
         lines.append(f"| {LABELS[fw]} | {name} | " + " | ".join(row) + " |")
     micro = data.get("micro")
     if isinstance(micro, dict):
