@@ -25,17 +25,17 @@ def retain_freed_memory(max_mb: int = 32) -> bool:
     4 KB page at a time. Training allocates and frees the same few-MB temporaries every step, so
     it pays that every step. Measured on the W3 benchmark (full-batch 1000x784-512-10 MLP, SGD,
     one BLAS thread, glibc 2.36, a shared 2-core machine): tinygrad_np took 1968 to 2469 minor
-    page faults per step and 2.2 to 2.3 s per 100 steps by default, 0 faults and 1.74 to 1.80 s
+    page faults per step and 2.1 to 2.3 s per 100 steps by default, 0 faults and 1.74 to 1.80 s
     after this call (PyTorch: 1.84 s); NumPy by hand behaves the same (2.2 to 2.3 s, then 0
-    faults and 1.75 to 1.78 s).
+    faults and 1.73 to 1.83 s).
 
     What it does (glibc ``mallopt``): blocks up to ``min(max_mb, 32)`` MB are served from the
     heap (M_MMAP_THRESHOLD), and the heap is only trimmed once more than ``max_mb`` MB is free
     at its top (M_TRIM_THRESHOLD). Both are set because setting either one turns off glibc's
     dynamic thresholds: the trim threshold alone made W3 slower than the default, the mmap
     threshold alone did not help. The default of 32 MB is about three times what W3 needs:
-    its faults stopped at a retention of 6 MB for tinygrad_np and 11 MB for NumPy by hand
-    (at 4 and 10 MB they did not).
+    its faults stopped at a retention of 8 MB for tinygrad_np and 11 MB for NumPy by hand
+    (at 7 and 10 MB they did not).
 
     Cost: up to ``max_mb`` MB of freed memory stays in the process (at the top of each malloc
     arena) instead of going back to the OS, so RSS stays near its high-water mark between
