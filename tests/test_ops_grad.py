@@ -187,6 +187,9 @@ def test_linear_is_matmul_then_add_in_one_op():
         np.testing.assert_allclose(got, t.grad, rtol=1e-6)  # the bias sum rounds differently
     mixed = tg.ops.linear(x, w.astype("float64"), b)  # another dtype: NumPy's promotion
     assert mixed.op == "add" and mixed.dtype == np.float64
+    plain = tg.linear(x.data, w.data, b.data)  # arrays are taken as constants
+    assert plain.op == "linear" and not plain.requires_grad
+    np.testing.assert_array_equal(plain.data, fused.data)
 
 
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
