@@ -12,7 +12,7 @@ import timeit
 import numpy as np
 
 from tinygrad_np import Tensor
-from tinygrad_np.tensor import _Modes
+from tinygrad_np._modes import state
 
 SHAPE = (32, 64)
 
@@ -64,9 +64,9 @@ def _best_us(fn, number: int, repeat: int = 7, setup=None) -> float:
 
 
 def _anomaly_check_ns(number: int = 200_000) -> float:
-    """What the detect_anomaly switch costs per op when off: one class-attribute read."""
+    """What the detect_anomaly switch costs per op when off: one thread-local attribute read."""
     def with_check():
-        if _Modes.anomaly:
+        if state.anomaly:
             pass
 
     def without():

@@ -59,7 +59,7 @@ def compare_gradients(model, x: np.ndarray, y: np.ndarray) -> dict:
     print(f"  {'parameter':<16} {'|true|':>10} {'|seed|':>10} {'rel. diff':>10} {'cosine':>8}")
     differences = {}
     for name, p in model.named_parameters():
-        g, h = p.grad.ravel(), hand[name].ravel()
+        g, h = p.grad.data.ravel(), hand[name].ravel()
         rel = np.linalg.norm(h - g) / np.linalg.norm(g)
         cos = g @ h / (np.linalg.norm(g) * np.linalg.norm(h))
         differences[name] = rel

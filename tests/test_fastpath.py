@@ -1,11 +1,13 @@
-"""The speed-ups change no result.
+"""The speed kernels change no result (``tinygrad_np/_kernels.py``, switched by
+``_kernels.ENABLED``).
 
 - W1 (784-128-64-10 ReLU, Adam, batch 32) trained 100 steps through nn.MLP + optim.Adam gives
   the weights of the plain textbook NumPy implementation in benchmarks/, to float32 rounding.
-- The same 100 steps with nn.Linear as matmul + add and NumPy's own row reductions (no fused
-  linear op, no BLAS sums, no transposed row max) agree to float32 rounding.
-- Leaves keep a gradient array no one else holds instead of copying it: with the copy forced
-  back, the 100 steps give bit-identical weights; and no two tensors ever share a .grad array.
+- The same 100 steps with every kernel off (the textbook formulas of ops.py) agree to float32
+  rounding: the BLAS row sums add in another order, so they cannot agree bit for bit.
+- Each kernel that does the same arithmetic as its formula is bit-identical to it: the bias
+  added in place, the cross-entropy's saved softmax, the convolution's saved columns, and the
+  leaf that keeps a gradient array no one else holds instead of copying it.
 """
 
 import dataclasses
@@ -15,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_np import Tensor, nn, ops, tensor
+import tinygrad_np as tg
+from tinygrad_np import Tensor, _kernels
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.run import train_steps  # noqa: E402
@@ -37,27 +40,56 @@ def test_w1_matches_textbook_numpy_to_float32_rounding():
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
-def test_w1_agrees_without_the_fused_linear_and_the_blas_row_reductions(monkeypatch):
+def test_w1_agrees_with_every_kernel_off(monkeypatch):
     fast = _train_w1("tinygrad_np")
-    monkeypatch.setattr(nn.Linear, "forward", lambda self, x: x @ self.weight + self.bias)
-    monkeypatch.setattr(ops, "sum_rows", lambda g: g.sum(axis=0))
-    monkeypatch.setattr(ops, "_row_max", lambda Z: Z.max(axis=1, keepdims=True))
-    monkeypatch.setattr(ops, "_row_sum", lambda E: E.sum(axis=1, keepdims=True))
+    monkeypatch.setattr(_kernels, "ENABLED", False)
     plain = _train_w1("tinygrad_np")
     for a, b in zip(fast, plain):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
-def _always_copy(node, g, owned):
-    return _original_accumulate(node, g, False)
+def _both_ways(monkeypatch, run):
+    """``run()`` with the kernels on and then off, each result as arrays."""
+    on = run()
+    monkeypatch.setattr(_kernels, "ENABLED", False)
+    off = run()
+    monkeypatch.setattr(_kernels, "ENABLED", True)
+    return on, off
 
 
-_original_accumulate = tensor._accumulate_leaf
+def test_the_bias_added_in_place_is_bit_identical(monkeypatch):
+    rng = np.random.default_rng(0)
+    x, w, b = (Tensor(rng.standard_normal(s).astype(np.float32)) for s in ((32, 8), (8, 5), (5,)))
+    on, off = _both_ways(monkeypatch, lambda: tg.linear(x, w, b).data.copy())
+    np.testing.assert_array_equal(on, off)
 
 
-def test_w1_is_bit_identical_without_the_gradient_copy_elision(monkeypatch):
+def test_the_saved_softmax_and_columns_are_bit_identical_to_recomputing(monkeypatch):
+    rng = np.random.default_rng(1)
+    z = Tensor(rng.standard_normal((6, 4, 3)), requires_grad=True)  # 3-D: no row kernel
+    x = Tensor(rng.standard_normal((2, 3, 6, 6)), requires_grad=True)
+    w = Tensor(rng.standard_normal((4, 3, 3, 3)), requires_grad=True)
+
+    def run():
+        z.grad = x.grad = w.grad = None
+        tg.cross_entropy(z, rng_labels).backward()
+        tg.nn.functional.conv2d(x, w, padding=1).sum().backward()
+        return [t.grad.data.copy() for t in (z, x, w)]
+
+    rng_labels = np.array([[0, 1, 2], [3, 0, 1], [2, 2, 2], [1, 0, 3], [0, 0, 0], [3, 3, 1]])
+    on, off = _both_ways(monkeypatch, run)
+    for a, b in zip(on, off):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_w1_is_bit_identical_whether_leaves_keep_or_copy_their_gradient(monkeypatch):
     fast = _train_w1("tinygrad_np")
-    monkeypatch.setattr(tensor, "_accumulate_leaf", _always_copy)
+    from tinygrad_np.autograd import engine
+
+    original = engine._add_to_grad
+    monkeypatch.setattr(engine, "_add_to_grad",
+                        lambda t, g, cg, foreign, committed: original(t, g, cg, foreign | {id(g)},
+                                                                     committed))
     slow = _train_w1("tinygrad_np")
     for a, b in zip(fast, slow):
         np.testing.assert_array_equal(a, b)
@@ -78,9 +110,9 @@ def _leaves(*shapes):
 def test_no_two_tensors_share_a_gradient_array(build):
     a, b = _leaves((3, 4), (3, 4))
     build(a, b).sum().backward()
-    assert a.grad is not b.grad and not np.shares_memory(a.grad, b.grad)
-    before = b.grad.copy()
-    a.grad *= 100.0  # what gradient clipping does in place
+    assert a.grad is not b.grad and not np.shares_memory(a.grad.data, b.grad.data)
+    before = b.grad.data.copy()
+    a.grad.data *= 100.0  # what gradient clipping does in place
     np.testing.assert_array_equal(b.grad, before)
 
 
@@ -90,7 +122,7 @@ def test_a_leaf_never_holds_the_callers_gradient_array():
     a.backward(user_gradient)
     b = a * 1.0
     b.backward(user_gradient)
-    assert not np.shares_memory(a.grad, user_gradient)
+    assert not np.shares_memory(a.grad.data, user_gradient)
     np.testing.assert_array_equal(a.grad, 2 * user_gradient)
 
 
@@ -98,5 +130,6 @@ def test_a_retained_gradient_is_not_shared_with_a_leaf():
     a, b = _leaves((3,), (3,))
     mid = (a + b).retain_grad()
     (mid * 2.0).sum().backward()
-    assert not np.shares_memory(mid.grad, a.grad) and not np.shares_memory(mid.grad, b.grad)
+    assert not np.shares_memory(mid.grad.data, a.grad.data)
+    assert not np.shares_memory(mid.grad.data, b.grad.data)
     np.testing.assert_array_equal(mid.grad, [2.0, 2.0, 2.0])

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
+import tinygrad_np as tg
 from tinygrad_np import OptimizerError, Tensor, nn, optim
 
 # --- a fixed problem: mean((tanh(X W + b) - Y)^2), float64, with its gradient by hand ---------
@@ -220,9 +221,12 @@ def test_finite_gradients_whose_sum_of_squares_overflows_are_not_an_error():
 
 def test_a_gradient_of_the_wrong_shape_raises_before_any_update():
     w, b = two_params()
-    w.grad, b.grad = np.ones((2, 3)), np.ones((1, 3))
+    with pytest.raises(tg.ShapeError, match=r"gradient of shape \(1, 3\).*shape \(3,\)"):
+        b.grad = np.ones((1, 3))  # refused where it is made, as in PyTorch
+    w.grad, b.grad = np.ones((2, 3)), np.ones(3)
+    b.data = np.ones((1, 3))  # the parameter changed shape after its gradient was set
     with pytest.raises(OptimizerError,
-                       match=r"parameter 1 \(shape \(3,\)\) has a gradient of shape \(1, 3\)"):
+                       match=r"parameter 1 \(shape \(1, 3\)\) has a gradient of shape \(3,\)"):
         optim.SGD([w, b], lr=0.1).step()
     assert (w.data == 1).all()
 

@@ -22,8 +22,16 @@ class OutOfRangeError(TinygradError, IndexError):
     """An index or axis out of range, or a label outside the number of classes."""
 
 
+class ArgumentError(TinygradError, ValueError, TypeError):
+    """An argument of the wrong kind or value (an unknown reduction or activation, a list where a
+    Tensor is needed, ``axis=`` together with ``dim=``). It is both a ``ValueError`` and a
+    ``TypeError``, so code written for NumPy's or PyTorch's choice of the two keeps working."""
+
+
 class GraphError(TinygradError, RuntimeError):
-    """Misuse of the autodiff graph: backward on a non-scalar, backward through a freed graph."""
+    """Misuse of the autodiff graph: backward on a non-scalar, backward through a freed graph,
+    an in-place edit of an array a live graph still needs, a custom op's backward that returns
+    the wrong gradients."""
 
 
 class AnomalyError(GraphError):

@@ -7,6 +7,8 @@ import ctypes
 import os
 import sys
 
+from .errors import ArgumentError
+
 # mallopt() parameter numbers from glibc's <malloc.h>.
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -51,7 +53,7 @@ def retain_freed_memory(max_mb: int = 32) -> bool:
     glibc: macOS, Windows, musl); then it changes nothing and does not raise.
     """
     if isinstance(max_mb, bool) or not isinstance(max_mb, int) or not 0 < max_mb <= _MAX_MB:
-        raise ValueError(f"retain_freed_memory: max_mb is how many MB of freed memory to keep "
+        raise ArgumentError(f"retain_freed_memory: max_mb is how many MB of freed memory to keep "
                          f"and must be a positive int of at most {_MAX_MB}, got {max_mb!r}; "
                          f"pass e.g. max_mb=32 (the default)")
     if not sys.platform.startswith("linux"):

@@ -1,348 +1,1608 @@
-"""Every differentiable primitive: forward and backward side by side.
+"""Every differentiable primitive: forward, backward and the math side by side.
 
-Some primitives are named like Python built-ins (sum, max, abs, pow); inside this module the
-built-ins are reached as ``builtins.max`` and so on.
+Each primitive is a ``Function`` (``autograd/function.py``) in array form: ``forward(ctx, ...)``
+computes with NumPy on the inputs' arrays, and ``backward(ctx, g)`` is the vector-Jacobian
+product, one gradient per input. Its docstring gives the math the way PyTorch's
+``derivatives.yaml`` does: ``y`` is the output, ``g`` the gradient arriving at it.
 
-Each primitive computes its output with NumPy and hands ``Tensor._make`` a closure ``backward(g)``
-that maps the output's gradient ``g`` to one gradient per parent (a vector-Jacobian product), or
-None for a parent that needs none. Closures capture arrays, never the output Tensor, so a graph
-has no reference cycles and is freed as soon as the user drops it. A backward returns ``g``
-itself, views, or new arrays; never an array it saved (a leaf keeps a returned array that is
-not ``g`` and not a view as its ``.grad`` without copying it).
+A backward is one formula that runs on NumPy arrays (first order) and on Tensors
+(``create_graph=True``: the gradient gets a graph of its own, so second derivatives come from
+the same lines). So formulas use only what both have: operators, ``.sum(axis=, keepdims=)``,
+``.reshape``, ``.transpose``, ``.swapaxes``, ``.astype``, indexing, and the helpers just below
+(``_exp``, ``_where``, ...), which call NumPy or the matching primitive.
 
-Conventions: ``x``, ``a``, ``b`` are parent Tensors; ``y`` is the output array; the backward
-uses ``y`` where that is cheaper (tanh, exp, sigmoid, relu).
+House rules:
+- forward saves only its inputs and its output (``ctx.save_for_backward``), or constants such
+  as masks; anything else a formula needs it recomputes, so a Tensor-mode backward stays
+  differentiable. Speed kernels that keep more (``_kernels.py``) are separate, array-only.
+- a gradient of a broadcast shape is fine: the engine sums it back to the input's shape.
+- a backward returns ``g`` itself, views, or new arrays; never an array it saved.
+
+Public wrappers (``add``, ``matmul``, ``cross_entropy``, ...) follow each group: they turn
+numbers and arrays into operands, apply PyTorch's type promotion, check shapes and name the op
+in errors. ``Tensor``'s methods call them; composites (functions of primitives whose gradients
+come from the graph) close the file.
 """
 
 from __future__ import annotations
 
 import builtins
+import math
+from collections import namedtuple
 
 import numpy as np
 
-from .errors import DTypeError, OutOfRangeError, ShapeError
-from .tensor import Tensor, resolve_dtype
+from . import _kernels
+from ._modes import get_default_dtype, resolve_dtype
+from .autograd.function import Function, TensorBase, new_tensor
+from .errors import ArgumentError, DTypeError, OutOfRangeError, ShapeError, TinygradError
 
-_make = Tensor._make
-
-# --- helpers ----------------------------------------------------------------------------------
+# --- helpers that work on arrays and on Tensors (for backward formulas) --------------------------
 
 
-def as_tensor(x, like: Tensor | None = None) -> Tensor:
-    """A Tensor as is; a Python number or array as a constant, in ``like``'s float dtype."""
-    if isinstance(x, Tensor):
+def _is_tensor(x) -> bool:
+    return isinstance(x, TensorBase)
+
+
+def _exp(x):
+    return Exp.apply(x) if _is_tensor(x) else np.exp(x)
+
+
+def _log(x):
+    return Log.apply(x) if _is_tensor(x) else np.log(x)
+
+
+def _sin(x):
+    return Sin.apply(x) if _is_tensor(x) else np.sin(x)
+
+
+def _cos(x):
+    return Cos.apply(x) if _is_tensor(x) else np.cos(x)
+
+
+def _sigmoid(x):
+    return Sigmoid.apply(x) if _is_tensor(x) else 0.5 * (1 + np.tanh(0.5 * x))
+
+
+def _where(cond, a, b):
+    if _is_tensor(a) or _is_tensor(b) or _is_tensor(cond):
+        return Where.apply(cond, a, b)
+    return np.where(cond, a, b)
+
+
+def _expand(x, shape):
+    return Expand.apply(x, shape=tuple(shape)) if _is_tensor(x) else np.broadcast_to(x, shape)
+
+
+def _flip(x, axes):
+    return Flip.apply(x, axes=axes) if _is_tensor(x) else np.flip(x, axes)
+
+
+def _cumsum(x, axis):
+    return Cumsum.apply(x, axis=axis) if _is_tensor(x) else np.cumsum(x, axis=axis)
+
+
+def _prod(x, axes):
+    return Prod.apply(x, axes=axes, keepdims=True) if _is_tensor(x) else np.prod(
+        x, axis=axes, keepdims=True)
+
+
+def _sign(x):
+    """sign(x), a constant of the formula (its derivative is 0 almost everywhere)."""
+    return new_tensor(type(x), np.sign(x._data), None) if _is_tensor(x) else np.sign(x)
+
+
+def _einsum(equation, *operands):
+    if any(_is_tensor(o) for o in operands):
+        return Einsum.apply(equation, *operands)
+    return np.einsum(equation, *operands, optimize=len(operands) > 2)
+
+
+def _index_add(shape, index, g, basic):
+    """zeros(shape) with g added at ``index`` (repeated indices add up): getitem's adjoint."""
+    if _is_tensor(g):
+        return IndexAdd.apply(g, shape=shape, index=index, basic=basic)
+    full = np.zeros(shape, dtype=g.dtype)
+    if basic:
+        full[index] = g
+    else:
+        np.add.at(full, index, g)
+    return full
+
+
+def _scatter_along(shape, axis, index, g):
+    """zeros(shape) with g added along ``axis`` at ``index``: gather's adjoint."""
+    if _is_tensor(g):
+        return ScatterAlong.apply(g, shape=shape, axis=axis, index=index)
+    full = np.zeros(shape, dtype=g.dtype)
+    np.add.at(full, _along_index(index, axis), g)
+    return full
+
+
+def _along_index(index: np.ndarray, axis: int) -> tuple:
+    """The full advanced index that ``take_along_axis(x, index, axis)`` reads."""
+    grids = np.ogrid[tuple(slice(n) for n in index.shape)]
+    return tuple(index if k == axis else grids[k] for k in range(index.ndim))
+
+
+def _fold(cols, geometry):
+    return Fold.apply(cols, geometry=geometry) if _is_tensor(cols) else _col2im(cols, geometry)
+
+
+def _unfold(x, geometry):
+    return Unfold.apply(x, geometry=geometry) if _is_tensor(x) else _im2col(x, geometry)
+
+
+def _swap(x):
+    """The last two axes exchanged (a matrix transpose, batched)."""
+    return x.swapaxes(-1, -2)
+
+
+# --- operands, promotion and errors --------------------------------------------------------------
+
+
+def _operands(op: str, a, b, floating: bool = False):
+    """Both operands of a binary op, with PyTorch's type promotion.
+
+    Tensors that require grad are kept as they are. Python numbers are "weak" (they take the
+    tensor's dtype); NumPy arrays mixed with a float tensor take its dtype. An integer or bool
+    operand combined with a float one, or any operand of an op that always gives floats
+    (``floating``: true division), becomes a constant of the float dtype, as in PyTorch:
+    ``Tensor([1, 2]) / 2`` and ``Tensor(uint8_images) / 255`` are float32.
+    """
+    ta, tb = _is_tensor(a), _is_tensor(b)
+    if ta and tb:
+        da, db = a._data.dtype, b._data.dtype
+        if da is db and (da.kind == "f" or not floating):
+            return a, b  # the common case: two tensors of one dtype
+    elif ta and type(b) in (float, int) and a._data.dtype.kind == "f":
+        return a, b  # a float tensor and a Python number: NumPy keeps the tensor's dtype
+    elif tb and type(a) in (float, int) and b._data.dtype.kind == "f":
+        return a, b
+    kinds = [_kind(a), _kind(b)]
+    if not ta and not tb:
+        raise ArgumentError(f"{op}: neither operand is a Tensor")
+    if "f" in kinds:
+        floats = [x._data.dtype for x, k in zip((a, b), kinds) if k == "f" and _is_tensor(x)]
+        target = np.result_type(*floats) if floats else get_default_dtype()
+    elif floating or "c" in kinds:
+        target = get_default_dtype()
+    else:
+        return _as_operand(a, None), _as_operand(b, None)  # integers and bools: NumPy's rules
+    return _as_operand(a, target), _as_operand(b, target)
+
+
+def _kind(x) -> str:
+    if _is_tensor(x):
+        return x._data.dtype.kind.replace("u", "i")
+    if isinstance(x, bool):
+        return "b"
+    if isinstance(x, (int, np.integer)):
+        return "i"
+    if isinstance(x, (float, np.floating)):
+        return "f"
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind.replace("u", "i")
+    return np.asarray(x).dtype.kind.replace("u", "i")
+
+
+def _as_operand(x, target):
+    """A float tensor as it is; anything else as a constant array (of ``target`` if given)."""
+    if _is_tensor(x):
+        if target is None or x._data.dtype == target or x._data.dtype.kind == "f":
+            return x
+        return x._data.astype(target)  # an int tensor in a float op: a constant
+    if target is None:
+        return x if isinstance(x, (int, float, bool)) else np.asarray(x)
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return x  # weak: NumPy gives the float operand's dtype
+    return np.asarray(x, dtype=target)
+
+
+def _float_input(x, op: str):
+    """``x`` for an op defined on floats only: integer and bool tensors become float constants
+    of the default dtype (``Tensor(2).exp()`` is float32, as in PyTorch)."""
+    if not _is_tensor(x):
+        raise ArgumentError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    if x._data.dtype.kind == "f":
         return x
-    if like is not None and like.data.dtype.kind == "f":
-        return Tensor(np.asarray(x, dtype=like.data.dtype))
-    return Tensor(x)
+    if x._data.dtype.kind not in "biu":
+        raise DTypeError(f"{op}: not defined for dtype {x._data.dtype}")
+    return new_tensor(type(x), x._data.astype(get_default_dtype()), None)
 
 
-def sum_rows(g: np.ndarray) -> np.ndarray:
-    """``g.sum(axis=0)``; for a 2-D float ``g`` as the product ``ones @ g``, which BLAS does 1.7
-    to 3 times faster than NumPy's reduction across rows (a bias gradient, batch 32 to 1000)."""
-    if g.ndim == 2 and g.dtype.kind == "f":
-        return np.ones(len(g), g.dtype) @ g
-    return g.sum(axis=0)
-
-
-def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum ``g`` over the axes NumPy broadcast, so it has ``shape`` again."""
-    if g.shape == shape:
-        return g
-    if g.shape[1:] == shape:  # a bias added to every row: the common case, kept short
-        return sum_rows(g)
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
-    )
-    return g.sum(axis=axes).reshape(shape)
-
-
-def _binary(op: str, ufunc, a, b) -> tuple[Tensor, Tensor, np.ndarray]:
-    """Both operands as Tensors (a Python number or array becomes a constant) and ufunc(a, b),
-    with NumPy's broadcasting and dtype errors turned into ones that name the op."""
-    a, b = (a, as_tensor(b, a)) if isinstance(a, Tensor) else (as_tensor(a, b), b)
+def _shape_error(op: str, a, b) -> TinygradError:
+    sa, sb = np.shape(a._data if _is_tensor(a) else a), np.shape(b._data if _is_tensor(b) else b)
     try:
-        return a, b, ufunc(a.data, b.data)
+        np.broadcast_shapes(sa, sb)
     except ValueError:
-        raise ShapeError(
-            f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together (NumPy rules: "
-            "trailing dimensions must be equal or 1)"
-        ) from None
+        return ShapeError(
+            f"{op}: shapes {sa} and {sb} cannot be broadcast together (NumPy rules: trailing "
+            "dimensions must be equal or 1)"
+        )
+    return DTypeError(f"{op}: not defined for operands of shapes {sa} and {sb} and dtypes "
+                      f"{_dtype_name(a)} and {_dtype_name(b)}")
+
+
+def _dtype_name(x) -> str:
+    return str(x._data.dtype if _is_tensor(x) else np.asarray(x).dtype)
+
+
+def _dtype_error(op: str, *xs) -> DTypeError:
+    return DTypeError(
+        f"{op}: not defined for dtype(s) {', '.join(_dtype_name(x) for x in xs)} (shapes "
+        f"{', '.join(str(np.shape(x._data if _is_tensor(x) else x)) for x in xs)}); convert "
+        "with .astype('float32') first"
+    )
+
+
+def _binary(op: str, fn, a, b, floating: bool = False):
+    a, b = _operands(op, a, b, floating)
+    try:
+        return fn.apply(a, b)
+    except ValueError:
+        raise _shape_error(op, a, b) from None
     except TypeError:
         raise _dtype_error(op, a, b) from None
 
 
-def _dtype_error(op: str, *tensors: Tensor) -> DTypeError:
-    return DTypeError(
-        f"{op}: not defined for dtype(s) {', '.join(str(t.dtype) for t in tensors)} (shapes "
-        f"{', '.join(str(t.shape) for t in tensors)}); convert with .astype('float32') first"
-    )
+def normalize_axis(axis, ndim: int, op: str):
+    """``axis`` (None, an int or a sequence) as a tuple of non-negative axes, or None.
 
-
-def _normalize_axis(axis, ndim: int, op: str):
-    """Validate ``axis`` (None, int or tuple) against ``ndim``; return a tuple or None."""
+    A 0-d tensor accepts axis 0 and -1, as NumPy 2 and PyTorch do (nothing is reduced).
+    """
     if axis is None:
         return None
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if ndim == 0:
+        if any(ax not in (0, -1) for ax in axes):
+            bad = next(ax for ax in axes if ax not in (0, -1))
+            raise OutOfRangeError(f"{op}: axis {bad} is out of range for a 0-d tensor (only 0 "
+                                  "and -1 are accepted there)")
+        return ()
     out = []
     for ax in axes:
         if not -ndim <= ax < ndim:
-            valid = f"valid: {-ndim} to {ndim - 1}" if ndim else "a 0-d tensor has no axes"
             raise OutOfRangeError(
                 f"{op}: axis {ax} is out of range for a tensor with {ndim} dimension(s) "
-                f"({valid}; axis=None reduces over everything)"
+                f"(valid: {-ndim} to {ndim - 1}; axis=None reduces over everything)"
             )
-        out.append(int(ax) % ndim)
+        ax = int(ax) % ndim
+        if ax in out:
+            raise OutOfRangeError(f"{op}: axis {ax} appears twice in {axis}")
+        out.append(ax)
     return tuple(out)
 
 
-# --- binary elementwise (broadcasting) ------------------------------------------------------
+def _one_axis(axis, ndim: int, op: str) -> int | None:
+    """A single axis, normalised (None for a 0-d tensor)."""
+    axes = normalize_axis(axis, ndim, op)
+    return axes[0] if axes else None
 
 
-def add(a, b) -> Tensor:
-    """a + b"""
-    a, b, y = _binary("add", np.add, a, b)
-    sa, sb = a.data.shape, b.data.shape
-
-    def backward(g):
-        return unbroadcast(g, sa), unbroadcast(g, sb)
-
-    return _make(y, (a, b), backward, "add")
-
-
-def sub(a, b) -> Tensor:
-    """a - b"""
-    a, b, y = _binary("sub", np.subtract, a, b)
-    sa, sb = a.data.shape, b.data.shape
-
-    def backward(g):
-        return unbroadcast(g, sa), (unbroadcast(-g, sb) if b.requires_grad else None)
-
-    return _make(y, (a, b), backward, "sub")
-
-
-def mul(a, b) -> Tensor:
-    """a * b"""
-    a, b, y = _binary("mul", np.multiply, a, b)
-    A, B = a.data, b.data
-
-    def backward(g):
-        return (unbroadcast(g * B, A.shape) if a.requires_grad else None,
-                unbroadcast(g * A, B.shape) if b.requires_grad else None)
-
-    return _make(y, (a, b), backward, "mul")
-
-
-def div(a, b) -> Tensor:
-    """a / b"""
-    a, b, y = _binary("div", np.divide, a, b)
-    A, B = a.data, b.data
-
-    def backward(g):
-        return (unbroadcast(g / B, A.shape) if a.requires_grad else None,
-                unbroadcast(-g * y / B, B.shape) if b.requires_grad else None)
-
-    return _make(y, (a, b), backward, "div")
-
-
-# --- unary elementwise ----------------------------------------------------------------------
-
-
-def neg(x: Tensor) -> Tensor:
-    """-x"""
-    try:
-        y = -x.data
-    except TypeError:
-        raise _dtype_error("neg", x) from None
-    return _make(y, (x,), lambda g: (-g,), "neg")
-
-
-def pow(x: Tensor, exponent) -> Tensor:
-    """x ** c for a constant scalar c"""
-    if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
-        raise TypeError(
-            f"pow: the exponent must be a Python or NumPy scalar, got {type(exponent).__name__}; "
-            "for a tensor exponent write exp(b * log(a))"
-        )
-    X = x.data
-    c = float(exponent)
-    try:
-        y = X**c if X.dtype.kind == "f" else X**exponent
-    except (TypeError, ValueError):  # e.g. integers to negative powers
-        raise _dtype_error(f"pow (exponent {exponent})", x) from None
-
-    def backward(g):
-        return (g * c * X ** (c - 1),)
-
-    return _make(y, (x,), backward, "pow", {"exponent": exponent})
-
-
-def exp(x: Tensor) -> Tensor:
-    """exp(x); d/dx = exp(x) = y"""
-    y = np.exp(x.data)
-    return _make(y, (x,), lambda g: (g * y,), "exp")
-
-
-def log(x: Tensor) -> Tensor:
-    """log(x); d/dx = 1/x"""
-    X = x.data
-    return _make(np.log(X), (x,), lambda g: (g / X,), "log")
-
-
-def tanh(x: Tensor) -> Tensor:
-    """tanh(x); d/dx = 1 - y^2"""
-    y = np.tanh(x.data)
-    return _make(y, (x,), lambda g: (g * (1 - y * y),), "tanh")
-
-
-def sigmoid(x: Tensor) -> Tensor:
-    """1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2 so no exp overflows; d/dx = y(1-y)"""
-    y = 0.5 * (1 + np.tanh(0.5 * x.data))
-    return _make(y, (x,), lambda g: (g * y * (1 - y),), "sigmoid")
-
-
-def relu(x: Tensor) -> Tensor:
-    """max(x, 0); d/dx = 1 where y > 0 (0 at the kink, as PyTorch)"""
-    y = np.maximum(x.data, 0)
-    return _make(y, (x,), lambda g: (g * (y > 0),), "relu")
-
-
-def abs(x: Tensor) -> Tensor:
-    """|x|; d/dx = sign(x) (0 at 0)"""
-    X = x.data
-    return _make(np.abs(X), (x,), lambda g: (g * np.sign(X),), "abs")
-
-
-def clip(x: Tensor, low, high) -> Tensor:
-    """min(max(x, low), high); gradient passes where low <= x <= high"""
-    X = x.data
-    y = np.clip(X, low, high)
-    return _make(y, (x,), lambda g: (g * ((X >= low) & (X <= high)),), "clip",
-                 {"low": low, "high": high})
-
-
-def astype(x: Tensor, dtype) -> Tensor:
-    """x converted to dtype; the gradient is converted back"""
-    dt = resolve_dtype(dtype, "astype")
-    src = x.data.dtype
-    return _make(x.data.astype(dt), (x,), lambda g: (g.astype(src),), "astype",
-                 {"dtype": str(dt)})
-
-
-# --- reductions -------------------------------------------------------------------------------
-
-
-def _expand_reduced(g, shape, axes, keepdims):
-    """Give a reduced gradient back the reduced axes (as size 1) so it broadcasts to ``shape``."""
+def _kept_shape(shape: tuple, axes) -> tuple:
+    """``shape`` with the reduced axes kept as size 1."""
     if axes is None:
-        return np.reshape(g, (1,) * len(shape))
-    return g if keepdims else np.expand_dims(g, axes)
+        return (1,) * len(shape)
+    return tuple(1 if k in axes else n for k, n in enumerate(shape))
 
 
-def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
-    """sum over axis; the gradient is copied to every summed element"""
-    axes = _normalize_axis(axis, x.ndim, "sum")
-    y = x.data.sum(axis=axes, keepdims=keepdims)
-    shape = x.data.shape
-
-    def backward(g):
-        return (np.broadcast_to(_expand_reduced(g, shape, axes, keepdims), shape),)
-
-    return _make(y, (x,), backward, "sum", {"axis": axis} if axis is not None else None)
+# === elementwise, binary ========================================================================
 
 
-def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
-    """mean over axis; each element gets g / n"""
-    axes = _normalize_axis(axis, x.ndim, "mean")
-    y = x.data.mean(axis=axes, keepdims=keepdims)
-    shape = x.data.shape
-    n = x.data.size // builtins.max(y.size, 1) if x.data.size else 1
+class Add(Function):
+    """a + b            da = g                db = g"""
 
-    def backward(g):
-        return (np.broadcast_to(_expand_reduced(g, shape, axes, keepdims) / n, shape),)
+    array_mode = True
 
-    return _make(y, (x,), backward, "mean", {"axis": axis} if axis is not None else None)
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
 
-
-def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
-    """max over axis; the gradient is split evenly among tied maxima (as torch.amax)"""
-    axes = _normalize_axis(axis, x.ndim, "max")
-    if x.data.size == 0:
-        raise ShapeError(f"max: cannot take the max of an empty tensor of shape {x.shape}")
-    X = x.data
-    y = X.max(axis=axes, keepdims=keepdims)
-
-    def backward(g):
-        y_full = _expand_reduced(y, X.shape, axes, keepdims)
-        mask = X == y_full
-        count = mask.sum(axis=axes, keepdims=True)
-        return (mask * (_expand_reduced(g, X.shape, axes, keepdims) / count),)
-
-    return _make(y, (x,), backward, "max", {"axis": axis} if axis is not None else None)
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
 
 
-# --- movement ---------------------------------------------------------------------------------
+class Sub(Function):
+    """a - b            da = g                db = -g"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (-g if ctx.needs_input_grad[1] else None)
 
 
-def reshape(x: Tensor, shape) -> Tensor:
-    """x with a new shape (same elements); the gradient is reshaped back"""
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+class Mul(Function):
+    """a * b            da = g * b            db = g * a"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        return (g * b if need[0] else None), (g * a if need[1] else None)
+
+
+class Div(Function):
+    """a / b            da = g / b            db = -g * y / b"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        y = a / b
+        ctx.save_for_backward(b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        b, y = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        return (g / b if need[0] else None), (-g * y / b if need[1] else None)
+
+
+class Pow(Function):
+    """a ** b           da = g * b * a^(b-1)  (0 where b = 0)
+                        db = g * y * log(a)   (0 where a = 0 and b >= 0)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, base, exponent):
+        y = base**exponent
+        ctx.save_for_backward(base, exponent, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, y = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        da = db = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if need[0]:
+                if isinstance(b, (int, float)):
+                    da = g * 0.0 if b == 0 else g * b * a ** (b - 1)
+                else:
+                    da = _where(b == 0, 0.0, g * b * a ** (b - 1))
+            if need[1]:
+                db = _where((a == 0) & (b >= 0), 0.0, g * y * _log(a))
+        return da, db
+
+
+class Maximum(Function):
+    """max(a, b)        da = g where a > b, g/2 where a = b;  db likewise (ties split)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        half = _where(a == b, g * 0.5, 0.0)
+        return _where(a > b, g, half), _where(b > a, g, half)
+
+
+class Minimum(Function):
+    """min(a, b)        da = g where a < b, g/2 where a = b;  db likewise"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        half = _where(a == b, g * 0.5, 0.0)
+        return _where(a < b, g, half), _where(b < a, g, half)
+
+
+class Where(Function):
+    """cond ? a : b     da = g where cond     db = g where not cond"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        return (None, _where(cond, g, 0.0) if need[1] else None,
+                _where(cond, 0.0, g) if need[2] else None)
+
+
+def add(a, b):
+    """a + b (broadcasting)"""
+    return _binary("add", Add, a, b)
+
+
+def sub(a, b):
+    """a - b"""
+    return _binary("sub", Sub, a, b)
+
+
+def mul(a, b):
+    """a * b"""
+    return _binary("mul", Mul, a, b)
+
+
+def div(a, b):
+    """a / b (true division: integer operands give floats of the default dtype)"""
+    return _binary("div", Div, a, b, floating=True)
+
+
+def pow(a, b):
+    """a ** b; either may be a tensor (``x ** 2``, ``2 ** x``, ``x ** y``)"""
+    if _is_tensor(a) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        if a._data.dtype.kind in "iub":
+            if isinstance(b, int) and b < 0:
+                raise DTypeError(f"pow: integers to negative integer powers are not defined "
+                                 f"(dtype {a._data.dtype}, exponent {b}); convert with "
+                                 ".astype('float32') first")
+            if isinstance(b, float):
+                a = _float_input(a, "pow")  # integers to a fractional power: floats
+        return Pow.apply(a, b)
+    return _binary("pow", Pow, a, b)
+
+
+def maximum(a, b):
+    """Element-wise max(a, b); the gradient of a tie is split between both"""
+    return _binary("maximum", Maximum, a, b)
+
+
+def minimum(a, b):
+    """Element-wise min(a, b)"""
+    return _binary("minimum", Minimum, a, b)
+
+
+def where(condition, a, b):
+    """``a`` where ``condition`` holds, else ``b`` (broadcasting); no gradient to the condition"""
+    cond = condition._data if _is_tensor(condition) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        cond = cond.astype(bool)
+    a, b = _operands("where", a, b)
     try:
-        y = x.data.reshape(shape)
+        return Where.apply(cond, a, b)
+    except ValueError:
+        raise ShapeError(f"where: shapes {cond.shape}, {np.shape(_data_of(a))} and "
+                         f"{np.shape(_data_of(b))} cannot be broadcast together") from None
+
+
+def _data_of(x):
+    return x._data if _is_tensor(x) else x
+
+
+# --- without gradients: comparisons, integer division, logic ----------------------------------
+
+
+_ARRAY_LIKE = (TensorBase, np.ndarray, np.generic, int, float, bool, list, tuple)
+
+
+def _constant_result(op: str, fn, a, b, proto=None):
+    """``fn(a, b)`` on the arrays, as a tensor that carries no gradient (NotImplemented for an
+    operand that is no number or array, so Python asks the other side: ``x == approx(1)``)."""
+    if not isinstance(a, _ARRAY_LIKE) or not isinstance(b, _ARRAY_LIKE):
+        return NotImplemented
+    proto = proto or (a if _is_tensor(a) else b)
+    A, B = _data_of(a), _data_of(b)
+    try:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = fn(A, B)
+    except ValueError:
+        raise _shape_error(op, a, b) from None
+    except TypeError:
+        raise _dtype_error(op, a, b) from None
+    return new_tensor(type(proto), np.asarray(y), None)
+
+
+def eq(a, b):
+    """a == b element-wise: a bool tensor (no gradient)"""
+    return _constant_result("eq", np.equal, a, b)
+
+
+def ne(a, b):
+    return _constant_result("ne", np.not_equal, a, b)
+
+
+def lt(a, b):
+    return _constant_result("lt", np.less, a, b)
+
+
+def le(a, b):
+    return _constant_result("le", np.less_equal, a, b)
+
+
+def gt(a, b):
+    return _constant_result("gt", np.greater, a, b)
+
+
+def ge(a, b):
+    return _constant_result("ge", np.greater_equal, a, b)
+
+
+def remainder(a, b):
+    """a % b with the sign of b (Python's and PyTorch's rule); no gradient"""
+    proto = a if _is_tensor(a) else b
+    a, b = _operands("remainder", a, b)
+    return _constant_result("remainder", np.remainder, a, b, proto)
+
+
+def floor_divide(a, b):
+    """a // b rounded toward minus infinity; no gradient"""
+    proto = a if _is_tensor(a) else b
+    a, b = _operands("floor_divide", a, b)
+    return _constant_result("floor_divide", np.floor_divide, a, b, proto)
+
+
+def logical_and(a, b):
+    return _constant_result("logical_and", np.logical_and, a, b)
+
+
+def logical_or(a, b):
+    return _constant_result("logical_or", np.logical_or, a, b)
+
+
+def logical_xor(a, b):
+    return _constant_result("logical_xor", np.logical_xor, a, b)
+
+
+def logical_not(x):
+    return new_tensor(type(x), np.logical_not(x._data), None)
+
+
+def sign(x):
+    """-1, 0 or 1 (no gradient)"""
+    return new_tensor(type(x), np.sign(x._data), None)
+
+
+def isnan(x):
+    return new_tensor(type(x), np.isnan(x._data), None)
+
+
+def isinf(x):
+    return new_tensor(type(x), np.isinf(x._data), None)
+
+
+def isfinite(x):
+    return new_tensor(type(x), np.isfinite(x._data), None)
+
+
+def floor(x):
+    """Round down (no gradient: it is zero almost everywhere)"""
+    return new_tensor(type(x), np.floor(x._data), None)
+
+
+def ceil(x):
+    return new_tensor(type(x), np.ceil(x._data), None)
+
+
+def round(x, decimals: int = 0):
+    return new_tensor(type(x), np.round(x._data, decimals), None)
+
+
+# === elementwise, unary =========================================================================
+
+
+class Neg(Function):
+    """-x               dx = -g"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Exp(Function):
+    """exp(x)           dx = g * y"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y
+
+
+class Log(Function):
+    """log(x)           dx = g / x"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / x
+
+
+class Log1p(Function):
+    """log(1 + x)       dx = g / (1 + x)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / (x + 1)
+
+
+class Expm1(Function):
+    """exp(x) - 1       dx = g * (y + 1)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.expm1(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (y + 1)
+
+
+class Sqrt(Function):
+    """sqrt(x)          dx = g / (2 y)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g / (y * 2)
+
+
+class Sin(Function):
+    """sin(x)           dx = g * cos(x)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * _cos(x)
+
+
+class Cos(Function):
+    """cos(x)           dx = -g * sin(x)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return -g * _sin(x)
+
+
+class Tanh(Function):
+    """tanh(x)          dx = g * (1 - y^2)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2 so no exp overflows
+                        dx = g * y * (1 - y)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = 0.5 * (1 + np.tanh(0.5 * x))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y * (1 - y)
+
+
+class Relu(Function):
+    """max(x, 0)        dx = g where y > 0 (0 at the kink, as PyTorch)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.maximum(x, 0)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (y > 0)
+
+
+class LeakyRelu(Function):
+    """x if x > 0 else slope * x          dx = g if x > 0 else slope * g"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.01):
+        ctx.save_for_backward(x)
+        ctx.slope = negative_slope
+        return np.where(x > 0, x, x * negative_slope)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return _where(x > 0, g, g * ctx.slope)
+
+
+class Elu(Function):
+    """x if x > 0 else alpha (exp(x) - 1)   dx = g if x > 0 else g * (y + alpha)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, alpha=1.0):
+        y = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+        ctx.save_for_backward(x, y)
+        ctx.alpha = alpha
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return _where(x > 0, g, g * (y + ctx.alpha))
+
+
+class Softplus(Function):
+    """log(1 + exp(beta x)) / beta, x itself where beta x > threshold
+                        dx = g * sigmoid(beta x)  (g where beta x > threshold)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, beta=1.0, threshold=20.0):
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        z = x * beta
+        return np.where(z > threshold, x, np.logaddexp(0, z) / beta)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        z = x * ctx.beta
+        return _where(z > ctx.threshold, g, g * _sigmoid(z))
+
+
+class Erf(Function):
+    """erf(x)           dx = g * 2/sqrt(pi) * exp(-x^2)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _erf(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (2 / math.sqrt(math.pi)) * _exp(-(x * x))
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """The error function: SciPy's where installed (it comes with scikit-learn), else
+    ``math.erf`` element by element."""
+    try:
+        from scipy.special import erf
+    except ImportError:
+        return np.vectorize(math.erf, otypes=[x.dtype])(x).astype(x.dtype)
+    return erf(x).astype(x.dtype, copy=False)
+
+
+class Abs(Function):
+    """|x|              dx = g * sign(x)  (0 at 0)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * _sign(x)
+
+
+class Clamp(Function):
+    """min(max(x, low), high)     dx = g where low <= x <= high (either bound may be None)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, low=None, high=None):
+        ctx.save_for_backward(x)
+        ctx.low, ctx.high = low, high
+        return np.clip(x, low, high)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        inside = True
+        if ctx.low is not None:
+            inside = x >= ctx.low
+        if ctx.high is not None:
+            inside = (x <= ctx.high) & inside if ctx.low is not None else x <= ctx.high
+        return g if inside is True else _where(inside, g, 0.0)
+
+
+class Cast(Function):
+    """x as another float dtype   dx = g as x's dtype"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.src = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.astype(ctx.src)
+
+
+def _unary(fn, x, op: str, **kwargs):
+    if not (isinstance(x, TensorBase) and x._data.dtype.kind == "f"):
+        x = _float_input(x, op)
+    return fn.apply(x, **kwargs)
+
+
+def neg(x):
+    """-x"""
+    if x._data.dtype == np.bool_:
+        raise DTypeError("neg: the negation of a bool tensor is not defined; use ~x (logical not)")
+    return Neg.apply(x)
+
+
+def exp(x):
+    return _unary(Exp, x, "exp")
+
+
+def log(x):
+    return _unary(Log, x, "log")
+
+
+def log1p(x):
+    return _unary(Log1p, x, "log1p")
+
+
+def expm1(x):
+    return _unary(Expm1, x, "expm1")
+
+
+def sqrt(x):
+    return _unary(Sqrt, x, "sqrt")
+
+
+def rsqrt(x):
+    """1 / sqrt(x)"""
+    return _float_input(x, "rsqrt") ** -0.5
+
+
+def sin(x):
+    return _unary(Sin, x, "sin")
+
+
+def cos(x):
+    return _unary(Cos, x, "cos")
+
+
+def tanh(x):
+    return _unary(Tanh, x, "tanh")
+
+
+def sigmoid(x):
+    return _unary(Sigmoid, x, "sigmoid")
+
+
+def relu(x):
+    """max(x, 0); integer tensors stay integers, as in PyTorch"""
+    return Relu.apply(x)
+
+
+def leaky_relu(x, negative_slope: float = 0.01):
+    return _unary(LeakyRelu, x, "leaky_relu", negative_slope=negative_slope)
+
+
+def elu(x, alpha: float = 1.0):
+    return _unary(Elu, x, "elu", alpha=alpha)
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0):
+    """log(1 + exp(beta x)) / beta (linear above ``threshold``, as PyTorch)"""
+    return _unary(Softplus, x, "softplus", beta=beta, threshold=threshold)
+
+
+def erf(x):
+    return _unary(Erf, x, "erf")
+
+
+def abs(x):
+    return Abs.apply(x)
+
+
+def clamp(x, min=None, max=None):
+    """Clip to [min, max]; either bound may be None (``clip`` is the same). Tensor bounds give
+    ``minimum(maximum(x, min), max)``."""
+    if min is None and max is None:
+        raise ArgumentError("clamp: give at least one of min and max")
+    if _is_tensor(min) or _is_tensor(max):
+        y = x if min is None else maximum(x, min)
+        return y if max is None else minimum(y, max)
+    return Clamp.apply(x, low=min, high=max)
+
+
+def astype(x, dtype):
+    """``x`` converted to ``dtype``; between float dtypes the gradient is converted back, to an
+    integer or bool dtype the result carries no gradient"""
+    dt = resolve_dtype(dtype, "astype")
+    if dt.kind != "f" or x._data.dtype.kind != "f":
+        return new_tensor(type(x), x._data.astype(dt), None)
+    return Cast.apply(x, dtype=dt)
+
+
+# === reductions =================================================================================
+
+
+class Sum(Function):
+    """sum over axes    dx = g broadcast back over the summed axes"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdims=False):
+        ctx.shape, ctx.axes = x.shape, axes
+        return x.sum(axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand(g.reshape(_kept_shape(ctx.shape, ctx.axes)), ctx.shape)
+
+
+class Mean(Function):
+    """mean over axes   dx = g / n broadcast back (n: the number of elements averaged)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdims=False):
+        ctx.shape, ctx.axes = x.shape, axes
+        y = x.sum(axis=axes, keepdims=keepdims)
+        ctx.n = x.size // builtins.max(y.size, 1) if x.size else 0
+        return y / ctx.n if ctx.n else y * np.nan  # the mean of nothing is NaN
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand(g.reshape(_kept_shape(ctx.shape, ctx.axes)) / builtins.max(ctx.n, 1),
+                       ctx.shape)
+
+
+class Amax(Function):
+    """max over axes    dx = g split evenly among the elements equal to the max (as torch.amax)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdims=False, minimum=False):
+        ctx.axes, ctx.keep = axes, _kept_shape(x.shape, axes)
+        y = x.min(axis=axes, keepdims=keepdims) if minimum else x.max(axis=axes, keepdims=keepdims)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        mask = x == y.reshape(ctx.keep)
+        count = mask.sum(axis=ctx.axes, keepdims=True).astype(g.dtype)
+        return _where(mask, g.reshape(ctx.keep) / count, 0.0)
+
+
+class Prod(Function):
+    """product over axes   dx = g * y / x, with zeros handled (one zero: only it gets the
+    product of the others; two or more: nothing)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdims=False):
+        ctx.axes, ctx.keep = axes, _kept_shape(x.shape, axes)
+        ctx.save_for_backward(x)
+        return x.prod(axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        axes = ctx.axes if ctx.axes is not None else tuple(range(x.ndim))
+        is_zero = x == 0
+        zeros = is_zero.sum(axis=axes, keepdims=True)
+        nonzero = _where(is_zero, 1.0, x)
+        others = _prod(nonzero, axes)  # the product of the non-zero elements
+        share = _where(zeros == 0, others / nonzero, _where((zeros == 1) & is_zero, others, 0.0))
+        return g.reshape(ctx.keep) * share
+
+
+class Cumsum(Function):
+    """running sum along axis   dx = reversed running sum of g"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, axis=0):
+        ctx.axis = axis
+        return np.cumsum(x, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _flip(_cumsum(_flip(g, ctx.axis), ctx.axis), ctx.axis)
+
+
+def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+    """Sum over ``axis`` (or PyTorch's ``dim``; None: everything)"""
+    axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
+    return Sum.apply(x, axes=normalize_axis(axis, x.ndim, "sum"), keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+    """Mean over ``axis``; NaN for an empty selection (as PyTorch)"""
+    axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
+    x = _float_input(x, "mean")
+    return Mean.apply(x, axes=normalize_axis(axis, x.ndim, "mean"), keepdims=keepdims)
+
+
+def amax(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+    """Largest value over ``axis``; ties share the gradient"""
+    return _extreme(x, axis, keepdims, dim, keepdim, "amax", False)
+
+
+def amin(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+    """Smallest value over ``axis``; ties share the gradient"""
+    return _extreme(x, axis, keepdims, dim, keepdim, "amin", True)
+
+
+def _extreme(x, axis, keepdims, dim, keepdim, op, smallest):
+    axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
+    axes = normalize_axis(axis, x.ndim, op)
+    if x._data.size == 0:
+        raise ShapeError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
+    return Amax.apply(x, axes=axes, keepdims=keepdims, minimum=smallest)
+
+
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+
+
+def max(x, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+    """``x.max()``: the largest element. ``x.max(dim)`` (PyTorch's form): ``(values, indices)``
+    along ``dim``, the gradient going to the index returned (``torch.max(a, b)``: the
+    element-wise maximum). ``x.max(axis=...)`` (NumPy's form): the values only, as ``amax``,
+    ties sharing the gradient."""
+    return _max_or_min(x, dim, keepdim, axis, keepdims, False)
+
+
+def min(x, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
+    """The smallest element; ``min(dim)`` gives ``(values, indices)``; ``axis=`` the values"""
+    return _max_or_min(x, dim, keepdim, axis, keepdims, True)
+
+
+def _max_or_min(x, dim, keepdim, axis, keepdims, smallest):
+    op = "min" if smallest else "max"
+    if _is_tensor(dim):  # torch.max(a, b): the element-wise form
+        return minimum(x, dim) if smallest else maximum(x, dim)
+    if dim is None or isinstance(dim, (tuple, list)):
+        return _extreme(x, axis, bool(keepdims), dim, keepdim if dim is not None else None,
+                        op, smallest)
+    if axis is not None:
+        raise ArgumentError(f"{op}: give dim or axis=, not both")
+    keep = bool(keepdim)
+    indices = argmin(x, dim=dim, keepdim=True) if smallest else argmax(x, dim=dim, keepdim=True)
+    ax = _one_axis(dim, x.ndim, op)
+    if ax is None:
+        return ValuesIndices(x, new_tensor(type(x), np.asarray(0), None))
+    values = gather(x, ax, indices)
+    if not keep:
+        values, indices = squeeze(values, ax), squeeze(indices, ax)
+    return ValuesIndices(values, indices)
+
+
+def argmax(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+    """Index of the largest element (over everything, or along one axis): an int64 tensor"""
+    return _arg(x, axis, keepdims, dim, keepdim, np.argmax, "argmax")
+
+
+def argmin(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+    return _arg(x, axis, keepdims, dim, keepdim, np.argmin, "argmin")
+
+
+def _arg(x, axis, keepdims, dim, keepdim, fn, op):
+    axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
+    if x._data.size == 0:
+        raise ShapeError(f"{op}: cannot take the {op} of an empty tensor of shape {x.shape}")
+    ax = None if axis is None else _one_axis(axis, x.ndim, op)
+    y = fn(x._data, axis=ax, keepdims=keepdims) if axis is not None else fn(x._data)
+    if axis is None and keepdims:
+        y = np.reshape(y, (1,) * x.ndim)
+    return new_tensor(type(x), np.asarray(y, dtype=np.int64), None)
+
+
+def prod(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+    """Product over ``axis``"""
+    axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
+    return Prod.apply(x, axes=normalize_axis(axis, x.ndim, "prod"), keepdims=keepdims)
+
+
+def cumsum(x, axis=None, *, dim=None):
+    """Running sum along ``axis`` (PyTorch's ``dim``, required as there)"""
+    axis = dim if dim is not None else axis
+    if axis is None:
+        raise ArgumentError("cumsum: give the axis (dim=) to sum along")
+    ax = _one_axis(axis, x.ndim, "cumsum")
+    return Cumsum.apply(x, axis=ax) if ax is not None else reshape(x, ())
+
+
+def _axis_args(axis, dim, keepdims, keepdim):
+    """NumPy's ``axis=``/``keepdims=`` or PyTorch's ``dim=``/``keepdim=`` (not both)."""
+    if dim is not None:
+        if axis is not None:
+            raise ArgumentError("give axis= or dim=, not both")
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    return axis, bool(keepdims)
+
+
+# === movement ===================================================================================
+
+
+class Reshape(Function):
+    """x with a new shape        dx = g reshaped back"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.src = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.src)
+
+
+class Permute(Function):
+    """x with its axes permuted  dx = g permuted back"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.inverse = tuple(np.argsort(axes))
+        return x.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.transpose(ctx.inverse)
+
+
+class Expand(Function):
+    """x broadcast to a shape    dx = g summed over the broadcast axes (by the engine)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class Getitem(Function):
+    """x[index]         dx = zeros with g put at index (repeated indices add up)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.shape, ctx.index = x.shape, index
+        ctx.basic = _is_basic_index(index)
+        return x[index]
+
+    @staticmethod
+    def backward(ctx, g):
+        return _index_add(ctx.shape, ctx.index, g, ctx.basic)
+
+
+class IndexAdd(Function):
+    """zeros(shape) with g added at index (getitem's backward)      dg = grad[index]"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, g, shape, index, basic):
+        ctx.index = index
+        return _index_add(shape, index, g, basic)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.index]
+
+
+class Flip(Function):
+    """x reversed along axes     dx = g reversed along the same axes"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.axes = axes
+        return np.flip(x, axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _flip(g, ctx.axes)
+
+
+class Tile(Function):
+    """x repeated ``reps`` times along each axis (PyTorch's repeat, NumPy's tile)
+                        dx = the sum of g's copies"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, reps):
+        ctx.shape, ctx.reps = x.shape, reps
+        return np.tile(x, reps)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape = (1,) * (len(ctx.reps) - len(ctx.shape)) + tuple(ctx.shape)
+        split = tuple(n for pair in zip(ctx.reps, shape) for n in pair)  # (r0, s0, r1, s1, ...)
+        summed = g.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return summed.reshape(ctx.shape)
+
+
+class Cat(Function):
+    """tensors joined along an axis      each input gets its slice of g"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, *arrays, axis=0):
+        ctx.axis = axis
+        ctx.bounds = np.cumsum([0] + [a.shape[axis] for a in arrays])
+        return np.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        lead = (slice(None),) * ctx.axis
+        b = ctx.bounds
+        return tuple(g[lead + (slice(int(b[i]), int(b[i + 1])),)] if need else None
+                     for i, need in enumerate(ctx.needs_input_grad))
+
+
+class Stack(Function):
+    """tensors stacked along a new axis   each input gets g at its index"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, *arrays, axis=0):
+        ctx.axis = axis
+        return np.stack(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        lead = (slice(None),) * ctx.axis
+        return tuple(g[lead + (i,)] if need else None
+                     for i, need in enumerate(ctx.needs_input_grad))
+
+
+class Pad(Function):
+    """x padded with a constant          dx = g without the padding"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, widths, value=0.0):
+        ctx.inner = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+        return np.pad(x, widths, constant_values=value)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g[ctx.inner]
+
+
+class Gather(Function):
+    """x's values at index along an axis (take_along_axis)
+                        dx = zeros with g added at the gathered places"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, axis, index):
+        ctx.shape, ctx.axis, ctx.index = x.shape, axis, index
+        return np.take_along_axis(x, index, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _scatter_along(ctx.shape, ctx.axis, ctx.index, g)
+
+
+class ScatterAlong(Function):
+    """zeros(shape) with g added at index along an axis (gather's backward)
+                        dg = grad gathered at index"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, g, shape, axis, index):
+        ctx.axis, ctx.index = axis, index
+        return _scatter_along(shape, axis, index, g)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return gather(grad, ctx.axis, ctx.index) if _is_tensor(grad) else np.take_along_axis(
+            grad, ctx.index, axis=ctx.axis)
+
+
+class IndexPut(Function):
+    """x with value written at index (``x[index] = value``)
+                        dx = g with zeros at index       dvalue = g[index]"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, value, index):
+        ctx.index = index
+        return _put(x, index, value)
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        gx = None
+        if need[0]:
+            gx = IndexPut.apply(g, 0.0, ctx.index) if _is_tensor(g) else _put(g, ctx.index, 0)
+        return gx, (g[ctx.index] if need[1] else None), None
+
+
+def _put(x: np.ndarray, index, value) -> np.ndarray:
+    y = x.copy()
+    y[index] = value
+    return y
+
+
+class Clone(Function):
+    """a copy of x      dx = g"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def _is_basic_index(index) -> bool:
+    """Ints, slices, None and Ellipsis: NumPy returns a view, with no element twice."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis
+               for p in parts if not isinstance(p, bool))
+
+
+def reshape(x, *shape):
+    """x with a new shape (one dimension may be -1); ``view`` is the same"""
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = shape[0]
+    shape = tuple(int(n) for n in shape)
+    try:
+        return Reshape.apply(x, shape=shape)
     except ValueError:
         raise ShapeError(
             f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into "
             f"shape {shape}"
         ) from None
-    src = x.data.shape
-    return _make(y, (x,), lambda g: (g.reshape(src),), "reshape", {"shape": shape})
 
 
-def transpose(x: Tensor, axes=None) -> Tensor:
-    """x with its axes permuted (reversed by default); the gradient is permuted back"""
-    if axes is not None:
-        axes = tuple(axes)
-        if sorted(a % builtins.max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
-            raise ShapeError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes "
-                             f"of a tensor of shape {x.shape}")
-    inverse = None if axes is None else tuple(np.argsort(axes))
-    return _make(x.data.transpose(axes), (x,), lambda g: (g.transpose(inverse),), "transpose",
-                 {"axes": axes} if axes is not None else None)
+def permute(x, *axes):
+    """x with its axes reordered: ``x.permute(2, 0, 1)`` (negative axes count from the end)"""
+    if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+        axes = tuple(axes[0])
+    for ax in axes:
+        if not -x.ndim <= ax < builtins.max(x.ndim, 1):
+            raise OutOfRangeError(f"permute: axis {ax} is out of range for a tensor of shape "
+                                  f"{x.shape}")
+    norm = tuple(int(ax) % builtins.max(x.ndim, 1) for ax in axes)
+    if sorted(norm) != list(range(x.ndim)):
+        raise ShapeError(f"transpose/permute: axes {axes} are not a permutation of the {x.ndim} "
+                         f"axes of a tensor of shape {x.shape}")
+    return Permute.apply(x, axes=norm)
 
 
-def _is_basic_index(index) -> bool:
-    """True for ints, slices, None and Ellipsis: NumPy then returns a view, without repeats."""
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis
-               for p in parts)
+def transpose(x, *axes):
+    """``x.transpose()`` reverses the axes; ``x.transpose(0, 1)`` swaps two axes (PyTorch);
+    ``x.transpose((1, 0, 2))`` or three or more axes permute them (NumPy)"""
+    if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+        axes = tuple(axes[0]) if axes[0] is not None else ()
+        if not axes:
+            return permute(x, tuple(range(x.ndim))[::-1])
+        return permute(x, axes)
+    if not axes:
+        return permute(x, tuple(range(x.ndim))[::-1])
+    if len(axes) == 2:
+        return swapaxes(x, *axes)
+    return permute(x, axes)
 
 
-def getitem(x: Tensor, index) -> Tensor:
-    """x[index]: ints, slices and integer-array indexing; repeated indices add up their gradients"""
-    if isinstance(index, Tensor):
-        index = index.data
-    elif isinstance(index, tuple):
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+def swapaxes(x, axis0: int, axis1: int):
+    """x with two axes exchanged (PyTorch's ``transpose(dim0, dim1)``)"""
+    a, b = normalize_axis((axis0,), x.ndim, "swapaxes")[0], normalize_axis(
+        (axis1,), x.ndim, "swapaxes")[0]
+    order = list(range(x.ndim))
+    order[a], order[b] = order[b], order[a]
+    return Permute.apply(x, axes=tuple(order))
+
+
+def expand(x, *shape):
+    """x broadcast to ``shape`` without copying; -1 keeps a dimension (PyTorch's rules)"""
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = tuple(shape[0])
+    lead = len(shape) - x.ndim
+    full = tuple(x.shape[k - lead] if n == -1 and k >= lead else n for k, n in enumerate(shape))
     try:
-        y = x.data[index]
+        fits = lead >= 0 and np.broadcast_shapes(x.shape, full) == full
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"expand: a tensor of shape {x.shape} cannot be expanded to {shape}: "
+                         "only dimensions of size 1 can grow, and new ones go in front")
+    return Expand.apply(x, shape=full)
+
+
+def broadcast_to(x, shape):
+    return expand(x, tuple(shape))
+
+
+def squeeze(x, axis=None, *, dim=None):
+    """Drop the dimensions of size 1 (all, or the given ones; others are left, as PyTorch)"""
+    axis = dim if dim is not None else axis
+    if axis is None:
+        shape = tuple(n for n in x.shape if n != 1)
+    else:
+        axes = normalize_axis(axis, x.ndim, "squeeze") or ()
+        shape = tuple(n for k, n in enumerate(x.shape) if not (k in axes and n == 1))
+    return reshape(x, shape)
+
+
+def unsqueeze(x, axis=None, *, dim=None):
+    """Insert a dimension of size 1 at ``axis`` (-1: at the end)"""
+    axis = dim if dim is not None else axis
+    if axis is None:
+        raise ArgumentError("unsqueeze: give the position of the new dimension (dim=)")
+    n = x.ndim + 1
+    if not -n <= axis < n:
+        raise OutOfRangeError(f"unsqueeze: dim {axis} is out of range for a result with {n} "
+                              f"dimensions (valid: {-n} to {n - 1})")
+    axis %= n
+    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+
+
+def flatten(x, start_dim: int = 0, end_dim: int = -1):
+    """Merge dimensions ``start_dim`` to ``end_dim`` into one: 1-D by default, as PyTorch;
+    ``flatten(1)`` keeps the batch axis, (N, 28, 28) -> (N, 784)"""
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    a, b = (normalize_axis((start_dim,), x.ndim, "flatten")[0],
+            normalize_axis((end_dim,), x.ndim, "flatten")[0])
+    if a > b:
+        raise OutOfRangeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    return reshape(x, x.shape[:a] + (math.prod(x.shape[a:b + 1]),) + x.shape[b + 1:])
+
+
+def getitem(x, index):
+    """x[index]: ints, slices, None, ..., integer and bool arrays or tensors"""
+    index = _plain_index(index)
+    try:
+        return Getitem.apply(x, index=index)
     except IndexError as e:
-        raise OutOfRangeError(f"getitem: index {_describe_index(index)} is invalid for a tensor "
+        raise OutOfRangeError(f"getitem: index {describe_index(index)} is invalid for a tensor "
                               f"of shape {x.shape}: {e}") from None
-    shape, dtype, basic = x.data.shape, x.data.dtype, _is_basic_index(index)
-
-    def backward(g):
-        full = np.zeros(shape, dtype=dtype)
-        if basic:
-            full[index] = g
-        else:
-            np.add.at(full, index, g)
-        return (full,)
-
-    return _make(y, (x,), backward, "getitem", {"index": _describe_index(index)})
 
 
-def _describe_index(index) -> str:
+def _plain_index(index):
+    if _is_tensor(index):
+        return index._data
+    if isinstance(index, list):
+        return np.asarray(index)
+    if isinstance(index, tuple):
+        return tuple(i._data if _is_tensor(i) else (np.asarray(i) if isinstance(i, list) else i)
+                     for i in index)
+    return index
+
+
+def describe_index(index) -> str:
+    """``[:, array(3,), 2]``: an index as it reads in a message or on a graph node."""
     parts = index if isinstance(index, tuple) else (index,)
     out = []
     for p in parts:
@@ -351,37 +1611,233 @@ def _describe_index(index) -> str:
         elif isinstance(p, slice):
             out.append(":".join("" if v is None else str(v) for v in (p.start, p.stop, p.step))
                        .rstrip(":") or ":")
+        elif p is Ellipsis:
+            out.append("...")
         else:
             out.append(repr(p))
     return "[" + ", ".join(out) + "]"
 
 
-def concatenate(tensors, axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis; each gets back its slice of the gradient"""
-    tensors = tuple(as_tensor(t) for t in tensors)
-    if not tensors:
-        raise ValueError("concatenate: got an empty sequence; pass a list of one or more tensors")
-    (ax,) = _normalize_axis(axis, tensors[0].ndim, "concatenate")
+def flip(x, axis=None, *, dims=None):
+    """x reversed along the given axes (all by default)"""
+    axis = dims if dims is not None else axis
+    axes = tuple(range(x.ndim)) if axis is None else normalize_axis(axis, x.ndim, "flip")
+    return Flip.apply(x, axes=axes)
+
+
+def repeat(x, *reps):
+    """PyTorch's repeat: the whole tensor tiled ``reps`` times per dimension (NumPy's tile)"""
+    if len(reps) == 1 and not isinstance(reps[0], (int, np.integer)):
+        reps = tuple(reps[0])
+    if len(reps) < x.ndim:
+        raise ShapeError(f"repeat: give at least one count per dimension ({x.ndim}), got {reps}")
+    return Tile.apply(x, reps=tuple(int(r) for r in reps))
+
+
+def cat(tensors, axis: int = 0, *, dim=None, _op: str = "cat"):
+    """Join tensors along an existing axis (``concatenate`` is the same)"""
+    tensors = _sequence_of_tensors(tensors, _op)
+    axis = dim if dim is not None else axis
+    ax = _one_axis(axis, tensors[0].ndim, _op)
+    if ax is None:
+        raise ShapeError(f"{_op}: 0-d tensors cannot be joined; use stack")
     try:
-        y = np.concatenate([t.data for t in tensors], axis=ax)
+        return Cat.apply(*_promoted(tensors), axis=ax)
     except ValueError:
-        raise ShapeError(f"concatenate: shapes {', '.join(str(t.shape) for t in tensors)} "
-                         f"differ outside axis {axis}") from None
-    bounds = np.cumsum([t.shape[ax] for t in tensors])[:-1]
-
-    def backward(g):
-        return tuple(np.split(g, bounds, axis=ax))
-
-    return _make(y, tensors, backward, "concatenate", {"axis": axis})
+        raise ShapeError(f"{_op}: shapes {', '.join(str(t.shape) for t in tensors)} differ "
+                         f"outside axis {axis}") from None
 
 
-# --- linear algebra ---------------------------------------------------------------------------
+def concatenate(tensors, axis: int = 0, *, dim=None):
+    """Join tensors along an existing axis (NumPy's name for ``cat``)"""
+    return cat(tensors, axis, dim=dim, _op="concatenate")
 
 
-def matmul(a, b) -> Tensor:
+def stack(tensors, axis: int = 0, *, dim=None):
+    """Join tensors of one shape along a new axis"""
+    tensors = _sequence_of_tensors(tensors, "stack")
+    axis = dim if dim is not None else axis
+    n = tensors[0].ndim + 1
+    if not -n <= axis < n:
+        raise OutOfRangeError(f"stack: axis {axis} is out of range for a result with {n} dims")
+    if len({t.shape for t in tensors}) > 1:
+        raise ShapeError(f"stack: all tensors need the same shape, got "
+                         f"{', '.join(str(t.shape) for t in tensors)}")
+    return Stack.apply(*_promoted(tensors), axis=axis % n)
+
+
+def _sequence_of_tensors(tensors, op: str) -> list:
+    if _is_tensor(tensors):
+        raise ArgumentError(f"{op}: expected a list or tuple of tensors, got a single Tensor; "
+                            "pass [a, b]")
+    tensors = list(tensors)
+    if not tensors:
+        raise ShapeError(f"{op}: got an empty sequence; pass a list of one or more tensors")
+    proto = next((t for t in tensors if _is_tensor(t)), None)
+    if proto is None:
+        raise ArgumentError(f"{op}: expected tensors, got {type(tensors[0]).__name__}")
+    return [t if _is_tensor(t) else new_tensor(type(proto), np.asarray(t), None)
+            for t in tensors]
+
+
+def _promoted(tensors: list) -> list:
+    """Tensors of mixed dtypes in one float dtype (the widest float; ints become floats)."""
+    dtypes = {t._data.dtype for t in tensors}
+    if len(dtypes) == 1:
+        return tensors
+    floats = [d for d in dtypes if d.kind == "f"]
+    target = np.result_type(*floats) if floats else np.result_type(*dtypes)
+    return [t if t._data.dtype == target or t._data.dtype.kind == "f" and t._requires_grad
+            else new_tensor(type(t), t._data.astype(target), None) for t in tensors]
+
+
+def pad(x, pad_widths, value: float = 0.0):
+    """Pad with a constant. ``pad_widths``: PyTorch's flat tuple, last dimension first
+    ``(left, right, top, bottom, ...)``"""
+    widths = [(0, 0)] * x.ndim
+    flat = tuple(int(p) for p in pad_widths)
+    if len(flat) % 2 or len(flat) // 2 > x.ndim:
+        raise ShapeError(f"pad: pad_widths {pad_widths} must be pairs, at most one per dimension "
+                         f"of a {x.ndim}-d tensor")
+    for k in range(len(flat) // 2):
+        widths[x.ndim - 1 - k] = (flat[2 * k], flat[2 * k + 1])
+    if builtins.min(flat, default=0) < 0:
+        raise ShapeError("pad: negative padding is not supported; slice the tensor instead")
+    return Pad.apply(x, widths=tuple(widths), value=value)
+
+
+def gather(x, axis: int, index):
+    """Values of ``x`` at ``index`` along ``axis`` (``out[i][j] = x[i][index[i][j]]`` for
+    axis 1), as ``torch.gather``"""
+    idx = index._data if _is_tensor(index) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise DTypeError(f"gather: index must hold integers, got dtype {idx.dtype}")
+    ax = _one_axis(axis, x.ndim, "gather")
+    if idx.ndim != x.ndim:
+        raise ShapeError(f"gather: index of shape {idx.shape} needs as many dimensions as the "
+                         f"input of shape {x.shape}")
+    if idx.size and (idx.min() < -x.shape[ax] or idx.max() >= x.shape[ax]):
+        raise OutOfRangeError(f"gather: index values must be in 0..{x.shape[ax] - 1} along axis "
+                              f"{axis} of a tensor of shape {x.shape}")
+    return Gather.apply(x, axis=ax, index=idx)
+
+
+def masked_fill(x, mask, value):
+    """``value`` where ``mask`` is True, else x"""
+    return where(mask, value, x)
+
+
+# === linear algebra =============================================================================
+
+
+class Matmul(Function):
+    """a @ b (1-D, 2-D and batched)     da = g @ bᵀ      db = aᵀ @ g"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:  # a dot product: g is a scalar
+            return (g * b if need[0] else None), (g * a if need[1] else None)
+        # a 1-D operand is a row (a) or a column (b): give g that axis, then drop it again
+        A = a.reshape((1,) + a.shape) if a.ndim == 1 else a
+        B = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
+        G = g.reshape(g.shape + (1,)) if b.ndim == 1 else g
+        if a.ndim == 1:
+            G = G.reshape(G.shape[:-1] + (1,) + G.shape[-1:])
+        ga = gb = None
+        if need[0]:
+            ga = G @ _swap(B)
+            if a.ndim == 1:
+                ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
+        if need[1]:
+            gb = _swap(A) @ G
+            if b.ndim == 1:
+                gb = gb.reshape(gb.shape[:-1])
+        return ga, gb
+
+
+class Linear(Function):
+    """x @ W + b (nn.Linear: W of shape (in, out))
+                        dx = g @ Wᵀ      dW = xᵀ @ g      db = g summed over the rows"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        ctx.save_for_backward(x, weight)
+        y = x @ weight
+        return y if bias is None else y + bias
+
+    @staticmethod
+    def fast_forward(ctx, x, weight, bias=None):
+        ctx.save_for_backward(x, weight)
+        y = x @ weight
+        if bias is None:
+            return y
+        if bias.dtype == y.dtype and bias.shape == y.shape[-1:]:
+            y += bias  # into the fresh product: one array fewer per layer (PyTorch's addmm)
+            return y
+        return y + bias
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gx = g @ w.T if need[0] else None
+        gw = None
+        if need[1]:
+            gw = (x.T @ g) if x.ndim == 2 else (
+                x.reshape(-1, x.shape[-1]).T @ g.reshape(-1, g.shape[-1]))
+        return gx, gw, (g if len(need) > 2 and need[2] else None)
+
+
+class Einsum(Function):
+    """np.einsum(equation, *operands)
+                        d(operand k) = einsum of g with the other operands onto k's subscripts"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, equation, *operands):
+        ctx.save_for_backward(*operands)
+        ctx.equation = equation
+        return np.einsum(equation, *operands, optimize=len(operands) > 2)
+
+    @staticmethod
+    def backward(ctx, g):
+        operands = ctx.saved_tensors
+        ins, out = ctx.equation.split("->")
+        subs = ins.split(",")
+        grads = [None]
+        for k, need in enumerate(ctx.needs_input_grad[1:]):
+            if not need:
+                grads.append(None)
+                continue
+            others = [s for j, s in enumerate(subs) if j != k]
+            present = set(out).union(*others)
+            target = "".join(c for c in subs[k] if c in present)
+            eq = ",".join([out, *others]) + "->" + target
+            part = _einsum(eq, g, *[o for j, o in enumerate(operands) if j != k])
+            if target != subs[k]:  # letters summed within operand k alone: broadcast back
+                shape = operands[k].shape
+                kept = tuple(n if c in present else 1 for c, n in zip(subs[k], shape))
+                part = _expand(part.reshape(kept), shape)
+            grads.append(part)
+        return tuple(grads)
+
+
+def matmul(a, b):
     """a @ b for 1-D, 2-D and batched (…, n, k) @ (…, k, p) operands"""
-    a, b = (a, as_tensor(b, a)) if isinstance(a, Tensor) else (as_tensor(a, b), b)
-    A, B = a.data, b.data
+    a, b = _matmul_operands("matmul", a, b)
+    A, B = a._data if _is_tensor(a) else a, b._data if _is_tensor(b) else b
     if A.ndim == 0 or B.ndim == 0:
         raise ShapeError(f"matmul: {A.shape} @ {B.shape}: operands must have at least one "
                          "dimension (use * to multiply by a scalar)")
@@ -391,178 +1847,940 @@ def matmul(a, b) -> Tensor:
             f"{B.shape[-2 if B.ndim > 1 else 0]} differ"
         )
     try:
-        y = A @ B
+        return Matmul.apply(a, b)
     except ValueError:
         raise ShapeError(f"matmul: {A.shape} @ {B.shape}: batch dimensions "
                          f"{A.shape[:-2]} and {B.shape[:-2]} cannot be broadcast") from None
 
-    if A.ndim == 2 and B.ndim == 2:  # the common case, without the reshaping below
 
-        def backward(g):
-            return (g @ B.T if a.requires_grad else None,
-                    A.T @ g if b.requires_grad else None)
-
-        return _make(y, (a, b), backward, "matmul")
-
-    def backward(g):
-        # treat 1-D operands as a row (a) or a column (b), then drop that axis again
-        A2 = A[None, :] if A.ndim == 1 else A
-        B2 = B[:, None] if B.ndim == 1 else B
-        g2 = g[..., None] if B.ndim == 1 else g
-        if A.ndim == 1:
-            g2 = g2[..., None, :]
-        ga = gb = None
-        if a.requires_grad:
-            ga = g2 @ np.swapaxes(B2, -1, -2)
-            ga = unbroadcast(ga.squeeze(-2) if A.ndim == 1 else ga, A.shape)
-        if b.requires_grad:
-            gb = np.swapaxes(A2, -1, -2) @ g2
-            gb = unbroadcast(gb.squeeze(-1) if B.ndim == 1 else gb, B.shape)
-        return ga, gb
-
-    return _make(y, (a, b), backward, "matmul")
+def _matmul_operands(op: str, a, b):
+    """Operands of a product: two float tensors must share a dtype (as in PyTorch: a float32
+    model fed float64 data raises instead of silently running in float64)."""
+    if _is_tensor(a) and _is_tensor(b):
+        da, db = a._data.dtype, b._data.dtype
+        if da != db and da.kind == "f" and db.kind == "f":
+            raise DTypeError(
+                f"{op}: operands of shapes {a.shape} and {b.shape} have dtypes {da} and {db}; "
+                f"convert one, e.g. x.astype('{db}') (a float32 model needs float32 inputs)"
+            )
+    return _operands(op, a, b)
 
 
-def linear(x, weight, bias=None) -> Tensor:
-    """x @ weight + bias as one op (nn.Linear's forward); backward g W^T, x^T g, sum of g's rows
-
-    For a 2-D ``x`` with parameters of its dtype, the bias is added in place to the fresh
-    product: one op and one array fewer per layer. Anything else (1-D or batched ``x``, mixed
-    dtypes, shapes that do not fit) runs as ``matmul`` then ``add``, with their results and
-    errors.
-    """
-    weight = as_tensor(weight)
-    x = as_tensor(x, weight)
-    bias = None if bias is None else as_tensor(bias, weight)
-    X, W = x.data, weight.data
-    B = None if bias is None else bias.data
-    if not (X.ndim == 2 and W.ndim == 2 and X.shape[1] == W.shape[0] and X.dtype == W.dtype
-            and X.dtype.kind == "f" and (B is None or (B.shape == W.shape[1:]
-                                                        and B.dtype == X.dtype))):
-        y = matmul(x, weight)
-        return y if bias is None else add(y, bias)
-    y = X @ W
-    if B is not None:
-        y += B
-
-    def backward(g):
-        return (g @ W.T if x.requires_grad else None,
-                X.T @ g if weight.requires_grad else None,
-                sum_rows(g) if B is not None and bias.requires_grad else None)
-
-    parents = (x, weight) if bias is None else (x, weight, bias)
-    return _make(y, parents, backward, "linear")
-
-
-# --- softmax family ---------------------------------------------------------------------------
+def linear(x, weight, bias=None):
+    """x @ weight + bias as one op (nn.Linear's forward; weight has shape (in, out))"""
+    if isinstance(x, TensorBase) and isinstance(weight, TensorBase):
+        X, W = x._data, weight._data
+        if (W.ndim == 2 and X.ndim and X.shape[-1] == W.shape[0] and X.dtype is W.dtype and (
+                bias is None or isinstance(bias, TensorBase) and bias._data.shape == W.shape[1:]
+                and bias._data.dtype is W.dtype)):
+            return Linear.apply(x, weight, bias)  # the common case, checked
+    x, weight = _matmul_operands("linear", x, weight)
+    X, W = _data_of(x), _data_of(weight)
+    if W.ndim != 2 or X.ndim == 0 or X.shape[-1] != W.shape[0]:
+        raise ShapeError(f"linear: input of shape {np.shape(X)} and weight of shape "
+                         f"{np.shape(W)}: the input's last dimension must be the weight's first "
+                         "(weight has shape (in_features, out_features))")
+    if bias is not None:
+        if _is_tensor(bias) and _is_tensor(weight) and bias._data.dtype != W.dtype:
+            raise DTypeError(f"linear: bias of dtype {bias._data.dtype} for a weight of dtype "
+                             f"{W.dtype}")
+        B = _data_of(bias)
+        out = np.shape(X)[:-1] + (W.shape[1],)
+        try:
+            np.broadcast_shapes(np.shape(B), out)
+        except ValueError:
+            raise ShapeError(f"linear: bias of shape {np.shape(B)} does not fit the output "
+                             f"{out} of a weight of shape {W.shape}; give it shape "
+                             f"({W.shape[1]},)") from None
+        if not _is_tensor(bias):
+            bias = np.asarray(bias, dtype=W.dtype)
+        return Linear.apply(x, weight, bias)
+    return Linear.apply(x, weight)
 
 
-def _log_softmax(Z: np.ndarray, axis: int) -> np.ndarray:
-    if Z.dtype.kind != "f":  # integers and bools: compute in float64, as np.exp would
-        Z = Z.astype(np.float64)
+def einsum(equation: str, *operands):
+    """Einstein summation, as ``np.einsum`` / ``torch.einsum`` (explicit or implicit output,
+    ``...`` for leading dimensions). Gradients need each subscript at most once per operand."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    proto = next((o for o in operands if _is_tensor(o)), None)
+    if proto is None:
+        raise ArgumentError("einsum: expected at least one Tensor operand")
+    ops = _promoted([o if _is_tensor(o) else new_tensor(type(proto), np.asarray(o), None)
+                     for o in operands])
+    eq = _explicit_equation(equation.replace(" ", ""), [o.ndim for o in ops])
+    for sub in eq.split("->")[0].split(","):
+        if len(set(sub)) != len(sub) and builtins.any(o._requires_grad for o in ops):
+            raise ShapeError(f"einsum: {equation!r} repeats a subscript within one operand "
+                             "(a trace or diagonal); gradients of that are not supported: "
+                             "use x.diagonal() style indexing instead")
+    try:
+        return Einsum.apply(eq, *ops)
+    except ValueError as e:
+        raise ShapeError(f"einsum: {equation!r} does not fit operands of shapes "
+                         f"{', '.join(str(o.shape) for o in ops)}: {e}") from None
+
+
+def _explicit_equation(equation: str, ndims: list) -> str:
+    """The equation with ``...`` spelled out and the output written (NumPy's implicit rule)."""
+    letters = iter(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in equation)
+    ins, _, out = equation.partition("->")
+    subs = ins.split(",")
+    if len(subs) != len(ndims):
+        raise ShapeError(f"einsum: {equation!r} names {len(subs)} operand(s) but got "
+                         f"{len(ndims)}")
+    width = builtins.max((n - len(s.replace("...", "")) for s, n in zip(subs, ndims)
+                          if "..." in s), default=0)
+    ell = "".join(next(letters) for _ in range(width))
+    subs = [s.replace("...", ell[width - (n - len(s.replace("...", ""))):]) if "..." in s else s
+            for s, n in zip(subs, ndims)]
+    if "->" not in equation:
+        counts = {c: "".join(subs).count(c) for c in set("".join(subs))}
+        out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
+    else:
+        out = out.replace("...", ell)
+    return ",".join(subs) + "->" + out
+
+
+def tensordot(a, b, dims=2):
+    """Sum over the last ``dims`` axes of a and the first of b (or explicit axis lists)"""
+    if isinstance(dims, int):
+        axes_a, axes_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        axes_a, axes_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    axes_a = [k % a.ndim for k in axes_a]
+    axes_b = [k % b.ndim for k in axes_b]
+    letters = iter("abcdefghijklmnopqrstuvwxyz")
+    sa = [next(letters) for _ in range(a.ndim)]
+    sb = [next(letters) for _ in range(b.ndim)]
+    for i, j in zip(axes_a, axes_b):
+        sb[j] = sa[i]
+    out = [c for k, c in enumerate(sa) if k not in axes_a] + [
+        c for k, c in enumerate(sb) if k not in axes_b]
+    return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
+
+
+# === softmax family and losses ==================================================================
+
+
+class Softmax(Function):
+    """exp(x) / sum(exp(x)) along an axis      dx = y * (g - sum(g * y))"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        y = np.exp(_log_softmax(x, axis))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return y * (g - (g * y).sum(axis=ctx.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """x - log(sum(exp(x))) along an axis      dx = g - exp(y) * sum(g)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        y = _log_softmax(x, axis)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g - _exp(y) * g.sum(axis=ctx.axis, keepdims=True)
+
+
+def _log_softmax(Z: np.ndarray, axis) -> np.ndarray:
+    """Stable log-softmax of an array (the max is subtracted first, so exp never overflows)."""
     if Z.size == 0:
         return Z.copy()
-    if Z.ndim == 2 and axis == 1:  # (batch, classes): the row reductions, made cheaper
-        shifted = Z - _row_max(Z)  # stable: exp never overflows
-        return shifted - np.log(_row_sum(np.exp(shifted)))
+    if _kernels.ENABLED and Z.ndim == 2 and axis == 1:
+        return _kernels.log_softmax_rows(Z)
     shifted = Z - Z.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-def _row_max(Z: np.ndarray) -> np.ndarray:
-    """``Z.max(axis=1, keepdims=True)`` for a 2-D ``Z``. NumPy reduces a short row one row at
-    a time; for up to 32 columns (class scores) the max down the columns of the transposed
-    copy is as fast at 32 rows and up to 7 times faster at 1000 (measured for 10 and 32
-    columns; at 48 it loses for small batches)."""
-    if Z.shape[1] > 32:
-        return Z.max(axis=1, keepdims=True)
-    return Z.T.copy().max(axis=0)[:, None]
+class CrossEntropy(Function):
+    """-sum_c T[n, c] log_softmax(z)[n, c] per position, reduced
+                        dz = (softmax(z) * sum_c T - T) * g * scale
 
-
-def _row_sum(E: np.ndarray) -> np.ndarray:
-    """``E.sum(axis=1, keepdims=True)`` for a 2-D float ``E``, as the product ``E @ ones``:
-    1.5 to 6 times faster than NumPy's reduction (measured for 32 to 1000 rows, 10 to 1000
-    columns)."""
-    return E @ np.ones((E.shape[1], 1), E.dtype)
-
-
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along axis; backward y * (g - sum(g * y))"""
-    (ax,) = _normalize_axis(axis, x.ndim, "softmax")
-    y = np.exp(_log_softmax(x.data, ax))
-
-    def backward(g):
-        return (y * (g - (g * y).sum(axis=ax, keepdims=True)),)
-
-    return _make(y, (x,), backward, "softmax", {"axis": axis})
-
-
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along axis; backward g - softmax * sum(g)"""
-    (ax,) = _normalize_axis(axis, x.ndim, "log_softmax")
-    y = _log_softmax(x.data, ax)
-
-    def backward(g):
-        return (g - np.exp(y) * g.sum(axis=ax, keepdims=True),)
-
-    return _make(y, (x,), backward, "log_softmax", {"axis": axis})
-
-
-def _targets_as_probs(logits: Tensor, targets, op: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """Validate targets for a (m, C) logits tensor.
-
-    Returns (labels, None) for integer labels of shape (m,), or (None, probs) for one-hot or
-    soft rows of shape (m, C).
+    T holds each logit's weight in the loss: w[y] at the label (class indices), the smoothed
+    and weighted probabilities otherwise (see ``_targets``); for ``reduction="mean"`` the scale
+    is 1 / (sum of the label weights), as in PyTorch. With one-hot T and no weights this is the
+    seeds' rule dZ = (A - Y) / m.
     """
-    T = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
-    if logits.ndim != 2:
-        raise ShapeError(f"{op}: logits must have shape (batch, classes), got {logits.shape}")
-    m, C = logits.shape
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, z, targets, reduction):
+        ctx.targets, ctx.reduction = targets, reduction
+        ctx.save_for_backward(z)
+        logp = _log_softmax(z, 1)
+        return targets.reduce(-targets.dot(logp), reduction)
+
+    @staticmethod
+    def fast_forward(ctx, z, targets, reduction):
+        ctx.targets, ctx.reduction = targets, reduction
+        ctx.save_for_backward(z)
+        ctx.stash = logp = _log_softmax(z, 1)  # backward's softmax is exp(logp): no second pass
+        return targets.reduce(-targets.dot(logp), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        (z,) = ctx.saved_tensors
+        t = ctx.targets
+        if _is_tensor(z):
+            p = Softmax.apply(z, axis=1)
+        else:
+            p = np.exp(ctx.stash if ctx.stash is not None else _log_softmax(z, 1))
+        return t.grad(p, t.expand_grad(g, ctx.reduction)), None, None
+
+
+class NllLoss(Function):
+    """-sum_c T[n, c] x[n, c] per position (x: log-probabilities), reduced
+                        dx = -T * g * scale"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, logp, targets, reduction):
+        ctx.targets, ctx.reduction = targets, reduction
+        return targets.reduce(-targets.dot(logp), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        t = ctx.targets
+        return t.grad(None, t.expand_grad(g, ctx.reduction)), None, None
+
+
+class _Targets:
+    """The targets of a cross-entropy over logits of shape (N, C, d1, ...), as the weight T of
+    each logit in the loss: for class indices, ``w[y] (1 - eps)`` at the label plus
+    ``w[c] eps / C`` everywhere (eps: label smoothing; ignored positions get nothing); for
+    probabilities, ``w[c] ((1 - eps) P + eps / C)``. A dense T is made only when it has to be:
+    plain labels pick one log-probability per position."""
+
+    def __init__(self, labels, probs, weight, ignore_mask, smoothing, n_classes):
+        self.labels, self.probs, self.weight = labels, probs, weight
+        self.ignore, self.eps, self.C = ignore_mask, smoothing, n_classes
+        self.picked = labels is not None and not smoothing  # one logit per position counts
+        if labels is not None:
+            lab = labels if ignore_mask is None else np.where(ignore_mask, 0, labels)
+            # w[y] per position (0 where ignored); None: all ones
+            w = None if weight is None else weight[lab]
+            if ignore_mask is not None:
+                w = np.where(ignore_mask, 0.0, 1.0 if w is None else w)
+            self.w_label = w
+            self.index = (np.arange(len(lab)), lab) if lab.ndim == 1 else None
+            self.lab = lab
+            self.denominator = float(lab.size if w is None else w.sum())
+        else:
+            self.w_label = None
+            self.denominator = float(probs[:, 0].size)  # mean over positions
+
+    def _at_labels(self, a: np.ndarray) -> np.ndarray:
+        """a[n, y_n, ...] for every position n."""
+        if self.index is not None:
+            return a[self.index]
+        return np.take_along_axis(a, self.lab[:, None], axis=1)[:, 0]
+
+    def dense(self, dtype) -> np.ndarray:
+        """T, of the logits' shape."""
+        C = self.C
+        spatial = (self.labels if self.labels is not None else self.probs[:, 0]).ndim - 1
+        wc = None if self.weight is None else self.weight.reshape((1, C) + (1,) * spatial)
+        if self.labels is None:
+            P = self.probs if not self.eps else (1 - self.eps) * self.probs + self.eps / C
+            return (P if wc is None else P * wc).astype(dtype, copy=False)
+        lab = self.lab
+        T = np.zeros((lab.shape[0], C) + lab.shape[1:], dtype=dtype)
+        w = np.ones(lab.shape, dtype) if self.w_label is None else self.w_label.astype(dtype)
+        np.put_along_axis(T, lab[:, None], (1 - self.eps) * w[:, None], axis=1)
+        if self.eps:
+            keep = 1.0 if self.ignore is None else (~self.ignore)[:, None]
+            T += (self.eps / C) * (1.0 if wc is None else wc) * keep
+        return T
+
+    def dot(self, logp: np.ndarray) -> np.ndarray:
+        """sum_c T[n, c] logp[n, c] per position."""
+        if self.picked:
+            out = self._at_labels(logp)
+            return out if self.w_label is None else out * self.w_label.astype(logp.dtype)
+        return (self.dense(logp.dtype) * logp).sum(axis=1)
+
+    def reduce(self, per: np.ndarray, reduction: str):
+        if reduction == "none":
+            return per
+        total = per.sum()
+        if reduction == "sum":
+            return total
+        d = self.denominator
+        return total / np.asarray(d, dtype=per.dtype) if d else total * np.nan  # all ignored
+
+    def expand_grad(self, g, reduction: str):
+        """g as a factor per position, of shape (N, 1, d1, ...)."""
+        if reduction == "none":
+            return g.reshape(g.shape[:1] + (1,) + g.shape[1:])
+        if reduction == "mean":
+            d = self.denominator
+            g = g / d if d else g * np.nan
+        return g
+
+    def grad(self, p, scale):
+        """d(loss)/d(input): (p * sum_c T - T) * scale for logits; -T * scale for log-probs."""
+        dtype = (p if p is not None else scale).dtype
+        if p is None:
+            return -self.dense(dtype) * scale
+        if self.picked and not _is_tensor(p):  # p is a fresh array: worked on in place
+            w = self.w_label
+            if w is not None:
+                w = w.astype(dtype)[:, None]
+                p *= w  # sum_c T = w[y]
+            if self.index is not None:
+                p[self.index] -= 1 if w is None else w[:, 0]
+            else:
+                np.put_along_axis(p, self.lab[:, None], np.take_along_axis(
+                    p, self.lab[:, None], axis=1) - (1 if w is None else w), axis=1)
+            p *= scale
+            return p
+        T = self.dense(dtype)
+        return (p * T.sum(axis=1, keepdims=True) - T) * scale
+
+
+def _targets(op: str, logits, target, weight, ignore_index: int, label_smoothing: float):
+    """Check the targets against logits of shape (N, C, d1, ...) and describe them."""
+    Z = logits._data
+    T = target._data if _is_tensor(target) else np.asarray(target)
+    if Z.ndim == 0:
+        raise ShapeError(f"{op}: logits must have a class dimension, got a 0-d tensor")
+    N, C = (Z.shape[0], Z.shape[1]) if Z.ndim > 1 else (1, Z.shape[0])
+    if C == 0:
+        raise ShapeError(f"{op}: logits of shape {Z.shape} have no classes (dimension 1 is 0)")
+    spatial = Z.shape[2:]
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ArgumentError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    w = None
+    if weight is not None:
+        w = np.asarray(weight._data if _is_tensor(weight) else weight, dtype=np.float64)
+        if w.shape != (C,):
+            raise ShapeError(f"{op}: weight must have one entry per class, shape ({C},), got "
+                             f"{w.shape}")
     if T.dtype.kind in "iu":
-        if T.shape != (m,):
-            raise ShapeError(f"{op}: integer labels must have shape ({m},) for logits of shape "
-                             f"{logits.shape}, got {T.shape}")
-        if m and (T.min() < 0 or T.max() >= C):
-            bad = T[(T < 0) | (T >= C)][0]
-            raise OutOfRangeError(f"{op}: label {bad} is out of range for {C} classes "
-                                  f"(logits shape {logits.shape}); labels must be 0..{C - 1}")
-        return T, None
+        expected = (N,) + spatial
+        if T.shape != expected:
+            hint = (" (for logits of shape (N, C, d1, ...) the labels are (N, d1, ...): the "
+                    "class dimension is the second)" if Z.ndim > 2 else "")
+            raise ShapeError(f"{op}: integer labels must have shape {expected} for logits of "
+                             f"shape {Z.shape}, got {T.shape}{hint}")
+        ignore = None
+        low, high = (T.min(), T.max()) if T.size else (0, 0)
+        if ignore_index is not None and (low <= ignore_index <= high):
+            ignore = T == ignore_index
+            if not ignore.any():
+                ignore = None
+        valid = T if ignore is None else T[~ignore]
+        if ignore is not None and valid.size:
+            low, high = valid.min(), valid.max()
+        if valid.size and (low < 0 or high >= C):
+            bad = valid[(valid < 0) | (valid >= C)][0]
+            raise OutOfRangeError(f"{op}: label {bad} is out of range for {C} classes (logits "
+                                  f"shape {Z.shape}); labels must be 0..{C - 1}"
+                                  + ("" if ignore_index is None else
+                                     f" or ignore_index={ignore_index}"))
+        return _Targets(T.astype(np.int64, copy=False), None, w, ignore, label_smoothing, C)
     if T.dtype.kind == "f":
-        if T.shape != (m, C):
-            what = "labels must be integers" if T.ndim == 1 else "one-hot rows must have width"
+        if T.shape != Z.shape:
+            what = "labels must be integers" if T.ndim == Z.ndim - 1 else (
+                f"one-hot rows must have width {C} (class probabilities have the logits' shape "
+                f"{Z.shape})")
             raise ShapeError(f"{op}: targets of shape {T.shape} and dtype {T.dtype} do not fit "
-                             f"logits of shape {logits.shape}: {what} "
-                             f"{'' if T.ndim == 1 else C}".rstrip())
-        return None, T.astype(logits.dtype, copy=False)
-    raise DTypeError(f"{op}: targets must be integer labels or float one-hot rows, got dtype "
-                     f"{T.dtype} (shape {T.shape})")
+                             f"logits of shape {Z.shape}: {what}")
+        return _Targets(None, T.astype(Z.dtype, copy=False), w, None, label_smoothing, C)
+    raise DTypeError(f"{op}: targets must be integer labels or float class probabilities, got "
+                     f"dtype {T.dtype} (shape {T.shape})")
 
 
-def cross_entropy(logits: Tensor, targets, reduction: str = "mean") -> Tensor:
-    """-sum(Y * log_softmax(logits)) per row, with the fused backward (softmax - Y) / m.
-
-    ``targets``: integer labels of shape (m,), or one-hot / soft rows of shape (m, C).
-    ``reduction``: "mean" over the batch (default), "sum", or "none" (one loss per row).
-    """
+def _check_reduction(reduction: str, op: str) -> None:
     if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', "
-                         f"got {reduction!r}")
-    labels, probs = _targets_as_probs(logits, targets, "cross_entropy")
-    logp = _log_softmax(logits.data, 1)
-    m = logits.shape[0]
-    rows = np.arange(m)
-    per_row = -logp[rows, labels] if probs is None else -(probs * logp).sum(axis=1)
-    y = per_row if reduction == "none" else per_row.sum()  # sum / m: ndarray.mean is slower
-    if reduction == "mean" and m:
-        y = y / m
+        raise ArgumentError(f"{op}: reduction must be 'mean', 'sum' or 'none', got "
+                              f"{reduction!r}")
 
-    def backward(g):
-        d = np.exp(logp)  # softmax
-        if probs is None:
-            d[rows, labels] -= 1
-        else:  # rows of Y may not sum to 1 (soft targets): d/dz = softmax * sum(Y) - Y
-            d = d * probs.sum(axis=1, keepdims=True) - probs
-        scale = g / m if reduction == "mean" else g
-        return (d * (scale[:, None] if reduction == "none" else scale),)
 
-    return _make(y, (logits,), backward, "cross_entropy", {"reduction": reduction})
+def softmax(x, axis: int = -1, *, dim=None):
+    """exp(x) / sum(exp(x)) along ``axis`` (PyTorch's ``dim``)"""
+    x = _float_input(x, "softmax")
+    axis = dim if dim is not None else axis
+    ax = _one_axis(axis, x.ndim, "softmax")
+    return Softmax.apply(x, axis=() if ax is None else ax)
+
+
+def log_softmax(x, axis: int = -1, *, dim=None):
+    """x - logsumexp(x) along ``axis``"""
+    x = _float_input(x, "log_softmax")
+    axis = dim if dim is not None else axis
+    ax = _one_axis(axis, x.ndim, "log_softmax")
+    return LogSoftmax.apply(x, axis=() if ax is None else ax)
+
+
+def cross_entropy(logits, targets, reduction: str = "mean", *, weight=None,
+                  ignore_index: int = -100, label_smoothing: float = 0.0):
+    """Softmax cross-entropy, as ``torch.nn.functional.cross_entropy``.
+
+    ``logits``: (N, C) or (N, C, d1, ...) (or (C,) for one sample). ``targets``: integer labels
+    of shape (N, d1, ...) or class probabilities of the logits' shape. ``weight``: one weight
+    per class; ``ignore_index``: a label that contributes nothing (labels only);
+    ``label_smoothing``: mix the targets with the uniform distribution. ``reduction``: "mean"
+    (over the weights of the non-ignored labels, or over positions for probabilities), "sum"
+    or "none".
+    """
+    _check_reduction(reduction, "cross_entropy")
+    logits = _float_input(logits, "cross_entropy")
+    if logits._data.ndim == 1:
+        z, unbatched = _batched(logits, targets)
+        targets = _batched_target(targets, unbatched)
+    else:
+        z, unbatched = logits, False
+    t = _targets("cross_entropy", z, targets, weight, ignore_index, label_smoothing)
+    y = CrossEntropy.apply(z, t, reduction)
+    return squeeze(y, 0) if unbatched and reduction == "none" else y
+
+
+def nll_loss(log_probs, targets, reduction: str = "mean", *, weight=None,
+             ignore_index: int = -100):
+    """Negative log-likelihood of log-probabilities, as ``torch.nn.functional.nll_loss``"""
+    _check_reduction(reduction, "nll_loss")
+    log_probs = _float_input(log_probs, "nll_loss")
+    z, unbatched = _batched(log_probs, targets)
+    t = _targets("nll_loss", z, _batched_target(targets, unbatched), weight, ignore_index, 0.0)
+    y = NllLoss.apply(z, t, reduction)
+    return squeeze(y, 0) if unbatched and reduction == "none" else y
+
+
+def _batched(logits, targets):
+    """(C,) logits with a 0-d label (one sample) become a batch of one."""
+    T = targets._data if _is_tensor(targets) else np.asarray(targets)
+    if logits.ndim == 1:
+        if T.ndim == 0 or (T.dtype.kind == "f" and T.shape == logits.shape):
+            return reshape(logits, (1, logits.shape[0])), True
+        raise ShapeError(f"cross_entropy: logits of shape {logits.shape} are one sample of "
+                         f"{logits.shape[0]} classes, whose target is one label (a 0-d integer) "
+                         f"or {logits.shape[0]} probabilities, but the targets have shape "
+                         f"{T.shape}; for a batch give logits of shape (batch, classes)")
+    return logits, False
+
+
+def _batched_target(targets, unbatched: bool):
+    T = targets._data if _is_tensor(targets) else np.asarray(targets)
+    return T[None] if unbatched else T
+
+
+class BinaryCrossEntropy(Function):
+    """-w (y log p + (1 - y) log(1 - p)), each log clamped at -100 (as PyTorch)
+                        dp = g * w (p - y) / max(p (1 - p), 1e-12)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, p, y, weight, reduction):
+        ctx.save_for_backward(p, y)
+        ctx.weight, ctx.reduction = weight, reduction
+        with np.errstate(divide="ignore"):
+            per = -(y * np.maximum(np.log(p), -100) + (1 - y) * np.maximum(np.log1p(-p), -100))
+        if weight is not None:
+            per = per * weight
+        return _reduce_elementwise(per, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        p, y = ctx.saved_tensors
+        d = (p - y) / _maximum(p * (1 - p), 1e-12)
+        if ctx.weight is not None:
+            d = d * ctx.weight
+        return _scale_elementwise(d, g, ctx.reduction), None, None, None
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """(1 - y) z + c log(1 + exp(-z)), c = 1 + (pos_weight - 1) y, computed without overflow
+                        dz = g * w (c sigmoid(z) - pos_weight y)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, z, y, weight, pos_weight, reduction):
+        ctx.save_for_backward(z, y)
+        ctx.weight, ctx.pos_weight, ctx.reduction = weight, pos_weight, reduction
+        softplus_neg = np.log1p(np.exp(-np.abs(z))) + np.maximum(-z, 0)  # log(1 + exp(-z))
+        c = 1.0 if pos_weight is None else 1 + (pos_weight - 1) * y
+        per = (1 - y) * z + c * softplus_neg
+        if weight is not None:
+            per = per * weight
+        return _reduce_elementwise(per, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        z, y = ctx.saved_tensors
+        pw = ctx.pos_weight
+        s = _sigmoid(z)
+        d = s - y if pw is None else (1 + (pw - 1) * y) * s - pw * y
+        if ctx.weight is not None:
+            d = d * ctx.weight
+        return _scale_elementwise(d, g, ctx.reduction), None, None, None, None
+
+
+def _maximum(a, b):
+    return Maximum.apply(a, b) if _is_tensor(a) else np.maximum(a, b)
+
+
+def _reduce_elementwise(per, reduction: str):
+    if reduction == "none":
+        return per
+    total = per.sum()
+    return total if reduction == "sum" else total / builtins.max(per.size, 1) if per.size \
+        else total * np.nan
+
+
+def _scale_elementwise(d, g, reduction: str):
+    if reduction == "mean":
+        return d * (g / builtins.max(d.size, 1))
+    return d * g
+
+
+def _binary_targets(x, targets, op: str):
+    Y = targets._data if _is_tensor(targets) else np.asarray(targets)
+    if Y.shape != x.shape:
+        raise ShapeError(f"{op}: input of shape {x.shape} and targets of shape {Y.shape} differ; "
+                         "give one target in [0, 1] per input element")
+    return Y.astype(x._data.dtype, copy=False)
+
+
+def _weight_array(weight, like, op: str):
+    if weight is None:
+        return None
+    w = np.asarray(weight._data if _is_tensor(weight) else weight, dtype=like._data.dtype)
+    try:
+        np.broadcast_shapes(w.shape, like.shape)
+    except ValueError:
+        raise ShapeError(f"{op}: weight of shape {w.shape} cannot be broadcast to the input's "
+                         f"shape {like.shape}") from None
+    return w
+
+
+def binary_cross_entropy(probs, targets, weight=None, reduction: str = "mean"):
+    """BCE of probabilities in [0, 1] (logs clamped at -100, as PyTorch); prefer
+    ``binary_cross_entropy_with_logits``"""
+    if isinstance(weight, str):  # the older positional form (probs, targets, reduction)
+        weight, reduction = None, weight
+    _check_reduction(reduction, "binary_cross_entropy")
+    p = _float_input(probs, "binary_cross_entropy")
+    Y = _binary_targets(p, targets, "binary_cross_entropy")
+    P = p._data
+    if P.size and (P.min() < 0 or P.max() > 1):
+        raise OutOfRangeError(f"binary_cross_entropy: inputs must be probabilities in [0, 1], got "
+                              f"values in [{P.min():.4g}, {P.max():.4g}] (shape {P.shape}); for "
+                              "raw scores use binary_cross_entropy_with_logits")
+    return BinaryCrossEntropy.apply(p, Y, _weight_array(weight, p, "binary_cross_entropy"),
+                                    reduction)
+
+
+def binary_cross_entropy_with_logits(logits, targets, weight=None, reduction: str = "mean",
+                                     pos_weight=None):
+    """BCE of sigmoid(z), stable for any z; ``pos_weight`` weighs the positive term"""
+    op = "binary_cross_entropy_with_logits"
+    if isinstance(weight, str):  # the older positional form (logits, targets, reduction)
+        weight, reduction = None, weight
+    _check_reduction(reduction, op)
+    z = _float_input(logits, op)
+    Y = _binary_targets(z, targets, op)
+    return BinaryCrossEntropyWithLogits.apply(z, Y, _weight_array(weight, z, op),
+                                              _weight_array(pos_weight, z, op), reduction)
+
+
+# === convolution and pooling ====================================================================
+
+Geometry = namedtuple("Geometry", "shape kernel stride padding dilation out")
+
+
+def _geometry(shape, kernel, stride, padding, dilation, op: str) -> Geometry:
+    """The sliding-window layout over a (N, C, H, W) input, checked."""
+    pair = lambda v, name: _pair(v, name, op)  # noqa: E731
+    kernel, stride = pair(kernel, "kernel_size"), pair(stride, "stride")
+    padding, dilation = pair(padding, "padding"), pair(dilation, "dilation")
+    if builtins.min(kernel + stride + dilation) < 1 or builtins.min(padding) < 0:
+        raise ArgumentError(f"{op}: kernel_size, stride and dilation must be >= 1 and padding "
+                              f">= 0, got kernel {kernel}, stride {stride}, padding {padding}, "
+                              f"dilation {dilation}")
+    out = []
+    for n, k, s, p, d in zip(shape[2:], kernel, stride, padding, dilation):
+        span = d * (k - 1) + 1
+        if n + 2 * p < span:
+            raise ShapeError(f"{op}: an input of spatial size {tuple(shape[2:])} with padding "
+                             f"{padding} is smaller than the (dilated) kernel {kernel}")
+        out.append((n + 2 * p - span) // s + 1)
+    return Geometry(tuple(shape), kernel, stride, padding, dilation, tuple(out))
+
+
+def _pair(v, name: str, op: str) -> tuple:
+    if isinstance(v, (int, np.integer)):
+        return (int(v), int(v))
+    if not isinstance(v, (tuple, list)):
+        raise ArgumentError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
+    v = tuple(int(n) for n in v)
+    if len(v) != 2:
+        raise ShapeError(f"{op}: {name} must be an int or a pair, got {v}")
+    return v
+
+
+def _windows(x: np.ndarray, geo: Geometry, fill=0.0) -> np.ndarray:
+    """A (N, C, kh, kw, oh, ow) strided view of the padded input: element (i, j) of every
+    window, for each window position."""
+    (ph, pw), (sh, sw), (dh, dw) = geo.padding, geo.stride, geo.dilation
+    if ph or pw:
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    N, C = x.shape[:2]
+    (kh, kw), (oh, ow) = geo.kernel, geo.out
+    s = x.strides
+    return np.lib.stride_tricks.as_strided(
+        x, (N, C, kh, kw, oh, ow), (s[0], s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw),
+        writeable=False)
+
+
+def _im2col(x: np.ndarray, geo: Geometry) -> np.ndarray:
+    """(N, C, H, W) -> (N, C*kh*kw, oh*ow): every window as a column (PyTorch's unfold)."""
+    N, C = x.shape[:2]
+    return _windows(x, geo).reshape(N, C * geo.kernel[0] * geo.kernel[1],
+                                    geo.out[0] * geo.out[1])
+
+
+def _col2im(cols: np.ndarray, geo: Geometry) -> np.ndarray:
+    """(N, C*kh*kw, oh*ow) -> (N, C, H, W), overlapping windows added up (PyTorch's fold)."""
+    N, C, H, W = geo.shape
+    (kh, kw), (oh, ow) = geo.kernel, geo.out
+    (ph, pw), (sh, sw), (dh, dw) = geo.padding, geo.stride, geo.dilation
+    cols = cols.reshape(N, C, kh, kw, oh, ow)
+    out = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+                j * dw:j * dw + sw * (ow - 1) + 1:sw] += cols[:, :, i, j]
+    return out[:, :, ph:ph + H, pw:pw + W]
+
+
+class Unfold(Function):
+    """every kernel window of x as a column: (N, C, H, W) -> (N, C*kh*kw, L)
+                        dx = fold(g): each column added back where its window was"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, geometry):
+        ctx.geometry = geometry
+        return _im2col(x, geometry)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _fold(g, ctx.geometry)
+
+
+class Fold(Function):
+    """columns added into an image (N, C*kh*kw, L) -> (N, C, H, W), unfold's adjoint
+                        dcols = unfold(g)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, cols, geometry):
+        ctx.geometry = geometry
+        return _col2im(cols, geometry)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _unfold(g, ctx.geometry)
+
+
+class Conv2d(Function):
+    """y = W ⋆ x + b: each output channel correlates its filter with the input's windows,
+    computed as W (O, C/G * kh * kw) @ unfold(x) per group
+                        dW = g @ unfold(x)ᵀ      dx = fold(Wᵀ @ g)      db = g summed"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, geometry, groups):
+        ctx.save_for_backward(x, weight)
+        ctx.geometry, ctx.groups = geometry, groups
+        cols = _im2col(x, geometry)
+        y = _conv_product(weight, cols, groups, geometry)
+        return y if bias is None else y + bias.reshape(1, -1, 1, 1)
+
+    @staticmethod
+    def fast_forward(ctx, x, weight, bias, geometry, groups):
+        ctx.save_for_backward(x, weight)
+        ctx.geometry, ctx.groups = geometry, groups
+        cols = _im2col(x, geometry)
+        ctx.stash = cols  # the backward's dW needs the columns again
+        y = _conv_product(weight, cols, groups, geometry)
+        if bias is not None:
+            y += bias.reshape(1, -1, 1, 1)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        geo, G = ctx.geometry, ctx.groups
+        need = ctx.needs_input_grad
+        N, O = g.shape[0], g.shape[1]
+        L = geo.out[0] * geo.out[1]
+        gy = g.reshape(N, G, O // G, L)
+        wg = w.reshape(G, O // G, -1)
+        gx = gw = None
+        if need[1]:
+            cols = ctx.stash if ctx.stash is not None and not _is_tensor(x) else _unfold(x, geo)
+            cols = cols.reshape(N, G, cols.shape[1] // G, L)
+            gw = (gy @ _swap(cols)).sum(axis=0).reshape(w.shape)
+        if need[0]:
+            gcols = (_swap(wg) @ gy).reshape(N, -1, L)
+            gx = _fold(gcols, geo)
+        gb = g.sum(axis=(0, 2, 3)) if len(need) > 2 and need[2] else None
+        return gx, gw, gb, None, None
+
+
+def _conv_product(weight: np.ndarray, cols: np.ndarray, groups: int, geo: Geometry):
+    """The filters times the columns, per group: (N, O, oh, ow)."""
+    N, K, L = cols.shape
+    O = weight.shape[0]
+    if groups == 1:
+        y = weight.reshape(O, K) @ cols  # N products of (O, K) @ (K, L)
+    else:
+        y = weight.reshape(groups, O // groups, K // groups) @ cols.reshape(
+            N, groups, K // groups, L)
+    return y.reshape(N, O, geo.out[0], geo.out[1])
+
+
+class MaxPool2d(Function):
+    """the largest value of each window       dx = g routed to each window's (first) maximum"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, geometry):
+        ctx.geometry = geometry
+        win = _windows(x, geometry, fill=-np.inf)
+        N, C, kh, kw, oh, ow = win.shape
+        flat = win.reshape(N, C, kh * kw, oh, ow)
+        first = flat.argmax(axis=2)  # the first maximum in window order, as PyTorch routes it
+        ctx.mask = np.arange(kh * kw).reshape(1, 1, -1, 1, 1) == first[:, :, None]
+        return np.take_along_axis(flat, first[:, :, None], axis=2)[:, :, 0]
+
+    @staticmethod
+    def backward(ctx, g):
+        geo = ctx.geometry
+        N, C = g.shape[:2]
+        cols = ctx.mask * g.reshape(N, C, 1, geo.out[0], geo.out[1])
+        return _fold(cols.reshape(N, -1, geo.out[0] * geo.out[1]), geo)
+
+
+class AvgPool2d(Function):
+    """the mean of each window (padding counted, as PyTorch's default)
+                        dx = fold(g / (kh kw)): each window's share added back"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, geometry):
+        ctx.geometry = geometry
+        return _windows(x, geometry).mean(axis=(2, 3))
+
+    @staticmethod
+    def backward(ctx, g):
+        geo = ctx.geometry
+        N, C = g.shape[:2]
+        k = geo.kernel[0] * geo.kernel[1]
+        share = _expand((g / k).reshape(N, C, 1, geo.out[0] * geo.out[1]),
+                        (N, C, k, geo.out[0] * geo.out[1]))
+        return _fold(share.reshape(N, C * k, -1), geo)
+
+
+def _image_input(x, op: str, channels=None):
+    x = _float_input(x, op)
+    if x.ndim != 4:
+        raise ShapeError(f"{op}: expected input of shape (N, C, H, W), got {x.shape}"
+                         + ("; add the batch axis with x.unsqueeze(0)" if x.ndim == 3 else ""))
+    if channels is not None and x.shape[1] != channels:
+        hint = ""
+        if x.shape[-1] == channels:
+            hint = ("; the input looks channels-last (N, H, W, C): use x.permute(0, 3, 1, 2) "
+                    "to make it (N, C, H, W)")
+        raise ShapeError(f"{op}: expected {channels} input channels in dimension 1 of an input "
+                         f"of shape (N, C, H, W), got shape {x.shape}{hint}")
+    return x
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    """2-D cross-correlation, as ``torch.nn.functional.conv2d``: x (N, C, H, W), weight
+    (O, C / groups, kH, kW), bias (O,); ``padding`` may also be "same" or "valid"."""
+    op = "conv2d"
+    if not _is_tensor(weight) or weight.ndim != 4:
+        raise ShapeError(f"{op}: weight must be a 4-D tensor (out_channels, in_channels / groups, "
+                         f"kH, kW), got shape {np.shape(_data_of(weight))}")
+    O, Cg, kh, kw = weight.shape
+    if groups < 1 or O % groups:
+        raise ShapeError(f"{op}: groups={groups} must divide the {O} output channels")
+    x = _image_input(x, op, Cg * groups)
+    x, weight = _matmul_operands(op, x, weight)
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = 0
+        elif padding == "same":
+            d = _pair(dilation, "dilation", op)
+            total = [di * (k - 1) for di, k in zip(d, (kh, kw))]
+            if builtins.any(t % 2 for t in total) or _pair(stride, "stride", op) != (1, 1):
+                raise ShapeError(f"{op}: padding='same' needs stride 1 and an odd (dilated) "
+                                 "kernel here")
+            padding = tuple(t // 2 for t in total)
+        else:
+            raise ArgumentError(f"{op}: padding must be an int, a pair, 'same' or 'valid', "
+                                  f"got {padding!r}")
+    geo = _geometry(x.shape, (kh, kw), stride, padding, dilation, op)
+    if bias is not None:
+        if _data_of(bias).shape != (O,):
+            raise ShapeError(f"{op}: bias must have shape ({O},), got {_data_of(bias).shape}")
+    return Conv2d.apply(x, weight, bias, geo, groups)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
+    """The max of each window (stride defaults to the kernel size, as PyTorch)"""
+    x = _image_input(x, "max_pool2d")
+    geo = _pool_geometry(x, kernel_size, stride, padding, dilation, "max_pool2d")
+    return MaxPool2d.apply(x, geometry=geo)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    """The mean of each window (padding counts as zeros, as PyTorch's default)"""
+    x = _image_input(x, "avg_pool2d")
+    geo = _pool_geometry(x, kernel_size, stride, padding, 1, "avg_pool2d")
+    return AvgPool2d.apply(x, geometry=geo)
+
+
+def _pool_geometry(x, kernel_size, stride, padding, dilation, op):
+    k = _pair(kernel_size, "kernel_size", op)
+    p = _pair(padding, "padding", op)
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ShapeError(f"{op}: padding {p} must be at most half the kernel size {k}")
+    return _geometry(x.shape, k, k if stride is None else stride, p, dilation, op)
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """Average over windows that tile the input into ``output_size`` cells (PyTorch's rule:
+    cell i covers floor(i H / oh) to ceil((i + 1) H / oh))"""
+    x = _image_input(x, "adaptive_avg_pool2d")
+    oh, ow = _pair(output_size, "output_size", "adaptive_avg_pool2d")
+    H, W = x.shape[2:]
+    if H % oh == 0 and W % ow == 0:
+        return avg_pool2d(x, (H // oh, W // ow))
+    rows = []
+    for i in range(oh):
+        r0, r1 = (i * H) // oh, -((-(i + 1) * H) // oh)
+        cells = [mean(getitem(x, (slice(None), slice(None), slice(r0, r1),
+                                  slice((j * W) // ow, -((-(j + 1) * W) // ow)))),
+                      axis=(2, 3)) for j in range(ow)]
+        rows.append(stack(cells, axis=-1))
+    return stack(rows, axis=-2)
+
+
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """Every kernel window as a column, (N, C, H, W) -> (N, C*kh*kw, L) (torch's unfold)"""
+    x = _image_input(x, "unfold")
+    return Unfold.apply(x, geometry=_geometry(x.shape, kernel_size, stride, padding, dilation,
+                                              "unfold"))
+
+
+def fold(cols, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Columns (N, C*kh*kw, L) added into an (N, C, H, W) image (torch's fold)"""
+    cols = _float_input(cols, "fold")
+    k = _pair(kernel_size, "kernel_size", "fold")
+    if cols.ndim != 3 or cols.shape[1] % (k[0] * k[1]):
+        raise ShapeError(f"fold: input must be (N, C*kh*kw, L) with kh*kw = {k[0] * k[1]}, got "
+                         f"{cols.shape}")
+    shape = (cols.shape[0], cols.shape[1] // (k[0] * k[1])) + _pair(output_size, "output_size",
+                                                                   "fold")
+    geo = _geometry(shape, k, stride, padding, dilation, "fold")
+    if geo.out[0] * geo.out[1] != cols.shape[2]:
+        raise ShapeError(f"fold: {cols.shape[2]} columns do not match the {geo.out} windows of "
+                         f"an output of size {shape[2:]}")
+    return Fold.apply(cols, geometry=geo)
+
+
+# === composites: functions of the primitives above, their gradients come from the graph =========
+
+
+def var(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, correction=None,
+        unbiased=None, ddof=None):
+    """Variance: sum((x - mean)^2) / (n - correction); PyTorch's default correction is 1
+    (``unbiased=False`` or ``correction=0`` for the population variance; NumPy's ``ddof``)"""
+    axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
+    c = _correction(correction, unbiased, ddof)
+    x = _float_input(x, "var")
+    axes = normalize_axis(axis, x.ndim, "var")
+    n = x.size if axes is None else math.prod(x.shape[k] for k in axes)
+    centered = x - mean(x, axis=axes, keepdims=True)
+    total = sum(centered * centered, axis=axes, keepdims=keepdims)
+    return total / (n - c) if n - c > 0 else total * np.nan
+
+
+def std(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, correction=None,
+        unbiased=None, ddof=None):
+    """Standard deviation: sqrt of ``var`` with the same arguments"""
+    return sqrt(var(x, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction,
+                    unbiased=unbiased, ddof=ddof))
+
+
+def _correction(correction, unbiased, ddof) -> float:
+    given = [v for v in (correction, unbiased, ddof) if v is not None]
+    if len(given) > 1:
+        raise ArgumentError("var/std: give one of correction=, unbiased= and ddof=")
+    if unbiased is not None:
+        return 1.0 if unbiased else 0.0
+    if ddof is not None:
+        return float(ddof)
+    return 1.0 if correction is None else float(correction)
+
+
+def logsumexp(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+    """log(sum(exp(x))) over ``axis``, computed without overflow"""
+    axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
+    x = _float_input(x, "logsumexp")
+    axes = normalize_axis(axis, x.ndim, "logsumexp")
+    top = x._data.max(axis=axes, keepdims=True) if x.size else np.zeros(_kept_shape(x.shape,
+                                                                                   axes))
+    top = np.where(np.isfinite(top), top, 0).astype(x._data.dtype)  # a constant shift
+    out = log(sum(exp(x - top), axis=axes, keepdims=True)) + top
+    return out if keepdims else reshape(out, _reduced_shape(x.shape, axes))
+
+
+def _reduced_shape(shape, axes) -> tuple:
+    return () if axes is None else tuple(n for k, n in enumerate(shape) if k not in axes)
+
+
+def silu(x):
+    """x * sigmoid(x) (swish)"""
+    return x * sigmoid(x)
+
+
+def gelu(x, approximate: str = "none"):
+    """x * Φ(x): exact with erf, or ``approximate="tanh"`` (as PyTorch)"""
+    x = _float_input(x, "gelu")
+    if approximate == "tanh":
+        return 0.5 * x * (1 + tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)))
+    if approximate != "none":
+        raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2))))

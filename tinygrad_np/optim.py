@@ -22,8 +22,10 @@ import math
 
 import numpy as np
 
+from .autograd.function import nonfinite as _nonfinite
+from .autograd.function import note_writes
 from .errors import OptimizerError
-from .tensor import Tensor, _nonfinite
+from .tensor import Tensor
 
 
 def _collect(params, where: str) -> tuple[list[Tensor], list[str | None]]:
@@ -96,31 +98,32 @@ class Optimizer:
         self.lr = float(lr)
         self.check_finite = check_finite
         self.steps = [0] * len(self.params)
-        self.state = [self._new_state(p.data) for p in self.params]
-        self._scratch = [np.empty_like(p.data) for p in self.params]
+        self.state = [self._new_state(p._data) for p in self.params]
+        self._scratch = [np.empty_like(p._data) for p in self.params]
         self._decayed = None  # buffers for grad + weight_decay * p, made at the first such step
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to None (PyTorch's default, set_to_none=True)."""
         for p in self.params:
-            p.grad = None
+            p._grad = None
 
     def step(self) -> None:
         """Update every parameter that has a gradient, or raise before changing any."""
         params = self.params
-        live = [i for i, p in enumerate(params) if p.grad is not None]
+        live = [i for i, p in enumerate(params) if p._grad is not None]
         self._check_grads(live)
         wd = self.weight_decay if self._l2 else 0.0
         if wd and self._decayed is None:
-            self._decayed = [np.empty_like(p.data) for p in params]
+            self._decayed = [np.empty_like(p._data) for p in params]
         for i in live:
             p = params[i]
             self.steps[i] += 1
-            g = p.grad
+            g = p._grad._data
             if wd:  # L2 penalty: the gradient of wd/2 * |p|^2 added, in a buffer
-                g = np.multiply(p.data, wd, out=self._decayed[i])
-                g += p.grad
-            self._update(p.data, g, self.state[i], self._scratch[i], self.steps[i])
+                g = np.multiply(p._data, wd, out=self._decayed[i])
+                g += p._grad._data
+            self._update(p._data, g, self.state[i], self._scratch[i], self.steps[i])
+        note_writes([params[i] for i in live])  # a graph that saved the old values now refuses
 
     def _label(self, i: int) -> str:
         """``'layers.0.weight' (shape (4, 3))``, or ``parameter 0 (shape (4, 3))`` unnamed."""
@@ -135,7 +138,7 @@ class Optimizer:
         where = f"{type(self).__name__}.step"
         for i in live:
             p = self.params[i]
-            g = p.grad
+            g = p._grad._data
             if g.shape != p.shape:
                 raise OptimizerError(f"{where}: {self._label(i)} has a gradient of shape "
                                      f"{g.shape}; a .grad must have its parameter's shape")

@@ -1,140 +1,78 @@
-"""Tensor: a NumPy array that remembers how it was made, and backward() over that record.
+"""Tensor: a NumPy array that remembers how it was made.
 
-This is the only module that knows the graph's structure. Primitives (``ops.py``) call
-``Tensor._make`` with their output array, their parents and a closure mapping the output's
-gradient to one gradient per parent; ``backward`` walks the graph in one iterative topological
-order (``toposort``), which the graph drawer (``viz.py``) shares.
+The fields the engine works with live in ``autograd.function.TensorBase``; this class is the
+API a user types: the constructor, properties, the operators and methods (each forwards to its
+op in ``ops.py``), in-place updates, and ``backward``. The functions that build tensors
+(``tensor``, ``zeros``, ``arange``, ``randn``, ...) close the file.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import traceback
-
 import numpy as np
 
-from .errors import AnomalyError, DTypeError, GraphError, ShapeError
-
-# --- global modes -----------------------------------------------------------------------------
-
-_DEFAULT_FLOAT = np.dtype(np.float32)
-
-
-def set_default_dtype(dtype) -> None:
-    """Set the dtype of floating tensors built from Python numbers and lists (float32 at start)."""
-    global _DEFAULT_FLOAT
-    dt = resolve_dtype(dtype, "set_default_dtype")
-    if dt.kind != "f":
-        raise DTypeError(f"set_default_dtype: {dt} is not a floating dtype; use float32 or float64")
-    _DEFAULT_FLOAT = dt
+from . import ops
+from ._modes import get_default_dtype, resolve_dtype, state
+from .autograd import engine
+from .autograd.function import TensorBase, new_tensor, note_write, op_name, shared_stamp, version
+from .errors import ArgumentError, DTypeError, GraphError, ShapeError
 
 
-def get_default_dtype() -> np.dtype:
-    return _DEFAULT_FLOAT
+class Size(int):
+    """``x.size``: the number of elements, as NumPy's attribute; called, ``x.size()`` is the
+    shape and ``x.size(d)`` one dimension, as in PyTorch."""
 
-
-class _Modes:
-    """Process-wide switches read on every op (module attributes would need `global` everywhere)."""
-
-    grad_enabled = True
-    anomaly = False
-    scope = None  # the Module whose forward is running, recorded on each op for graph clusters
-
-
-class no_grad(contextlib.ContextDecorator):
-    """Record no graph inside this block (or decorated function): for evaluation and updates."""
-
-    def __enter__(self):
-        self._prev = _Modes.grad_enabled
-        _Modes.grad_enabled = False
+    def __new__(cls, shape):
+        self = super().__new__(cls, int(np.prod(shape, dtype=np.int64)))
+        self.shape = tuple(shape)
         return self
 
-    def __exit__(self, *exc):
-        _Modes.grad_enabled = self._prev
-        return False
+    def __call__(self, dim=None):
+        if dim is None:
+            return self.shape
+        return self.shape[dim]
 
 
-def is_grad_enabled() -> bool:
-    return _Modes.grad_enabled
-
-
-class detect_anomaly(contextlib.ContextDecorator):
-    """Check every op's output and every backward gradient for NaN/Inf, and name the culprit.
-
-    While active, each op also keeps the user-code line that created it, so the error can point
-    at it. Off, it costs one attribute read per op.
-    """
-
-    def __enter__(self):
-        self._prev = _Modes.anomaly
-        _Modes.anomaly = True
-        return self
-
-    def __exit__(self, *exc):
-        _Modes.anomaly = self._prev
-        return False
-
-
-_DTYPE_NAMES = {
-    "float32": np.float32, "float64": np.float64, "float16": np.float16,
-    "int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
-    "uint8": np.uint8, "bool": np.bool_,
-}
-
-
-def resolve_dtype(dtype, where: str = "Tensor") -> np.dtype:
-    """Turn 'float32', np.float32 or np.dtype('float32') into an np.dtype, or explain the error."""
-    try:
-        dt = np.dtype(_DTYPE_NAMES.get(dtype, dtype)) if isinstance(dtype, str) else np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt is None or dt.kind not in "fiub":
-        raise DTypeError(
-            f"{where}: unknown or unsupported dtype {dtype!r}; use one of {', '.join(_DTYPE_NAMES)}"
-        )
-    return dt
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def _user_frame() -> str:
-    """The innermost stack frame outside tinygrad_np (subpackages included, so an op made in a
-    layer's forward points at the line that called the layer): where the user created an op."""
-    for frame in reversed(traceback.extract_stack()[:-2]):
-        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
-            return f'{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}'
-    return "<unknown>"
-
-
-def _fmt(shape) -> str:
-    return str(tuple(shape))
-
-
-# --- Tensor -----------------------------------------------------------------------------------
-
-
-class Tensor:
+class Tensor(TensorBase):
     """An ``np.ndarray`` plus what autodiff needs: ``grad``, ``requires_grad`` and, for a tensor
-    computed by an op, its parents and backward closure.
+    computed by an op, the op's record (``grad_fn``).
 
     Tensors made from Python numbers or lists get the default float dtype (float32, see
     ``set_default_dtype``); NumPy arrays and scalars keep their dtype (float64 stays float64),
-    and arrays are shared, not copied, as ``torch.from_numpy`` does. Integer and bool tensors
-    (labels, masks) cannot require grad.
+    and arrays are shared, not copied, as ``torch.from_numpy`` does (``tinygrad_np.tensor``
+    copies, as ``torch.tensor``). Integer and bool tensors (labels, masks) cannot require grad.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_parents", "_backward", "_op",
-                 "_attrs", "_scope", "_trace", "_retain", "__weakref__")
-    __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__ instead of NumPy
+    __slots__ = ()
+    __hash__ = object.__hash__  # == is element-wise, so hashing stays by identity
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """NumPy's functions on tensors: ``np.exp(t)``, ``array + t`` and the other ufuncs that
+        have an op here run as that op (recorded, so gradients flow); any other ufunc runs on
+        the arrays and returns an array, unless an input requires grad (the graph would be cut
+        without a word, so that raises)."""
+        op = _UFUNC_OPS.get(ufunc) if method == "__call__" and not kwargs else None
+        if op is not None:
+            return op(*inputs)
+        if any(isinstance(x, TensorBase) and x._requires_grad for x in inputs):
+            raise ArgumentError(
+                f"numpy.{ufunc.__name__} ({method}) has no differentiable op in tinygrad_np, and "
+                "running it on the arrays would cut the graph; use a tinygrad_np op, or apply it "
+                "to .detach()"
+            )
+        arrays = [x._data if isinstance(x, TensorBase) else x for x in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(o._data if isinstance(o, TensorBase) else o
+                                  for o in kwargs["out"])
+        return getattr(ufunc, method)(*arrays, **kwargs)
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
-        if isinstance(data, Tensor):
-            data = data.data
+        if isinstance(data, TensorBase):
+            data = data._data
+        if dtype is not None:
+            dtype = resolve_dtype(dtype)
         try:
             if dtype is not None:
-                arr = np.asarray(data, dtype=resolve_dtype(dtype))
+                arr = np.asarray(data, dtype=dtype)
             elif isinstance(data, np.ndarray):
                 arr = data
             elif isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like an array
@@ -142,7 +80,7 @@ class Tensor:
             else:
                 arr = np.asarray(data)
                 if arr.dtype.kind == "f":
-                    arr = arr.astype(_DEFAULT_FLOAT, copy=False)
+                    arr = arr.astype(get_default_dtype(), copy=False)
         except ValueError as e:
             if "inhomogeneous" not in str(e):
                 raise
@@ -150,113 +88,90 @@ class Tensor:
                 f"Tensor: the nested lists have rows of different lengths ({e}); every row "
                 "must have the same length, as in [[1, 2], [3, 4]]"
             ) from None
+        except TypeError:
+            raise DTypeError(f"Tensor: cannot make a tensor from {type(data).__name__}; give "
+                             "numbers, nested lists of numbers or a NumPy array") from None
         if arr.dtype.kind not in "fiub":
             raise DTypeError(
-                f"Tensor: cannot hold data of dtype {arr.dtype} (shape {_fmt(arr.shape)}); "
+                f"Tensor: cannot hold data of dtype {arr.dtype} (shape {tuple(arr.shape)}); "
                 "give numbers (float or int) or a numeric NumPy array"
             )
-        self.data = arr
-        self.grad = None
-        self.requires_grad = False
+        self._data = arr
+        self._grad = None
+        self._requires_grad = False
+        self._ctx = None
+        self._index = None  # made by you, not by an op: module state (see nn.Module)
+        self._stamp = None
         self.name = name
-        self._parents = ()
-        self._backward = None
-        self._op = None
-        self._attrs = None
-        self._scope = None
-        self._trace = None
+        self._hooks = None
         self._retain = False
         if requires_grad:
             self.requires_grad_(True)
 
-    @staticmethod
-    def _make(data, parents, backward, op, attrs=None) -> Tensor:
-        """Wrap an op's output; record the graph only if a parent requires grad."""
-        out = Tensor.__new__(Tensor)
-        if type(data) is not np.ndarray:  # NumPy returns scalars for 0-d results
-            data = np.asarray(data)
-        out.data = data
-        out.grad = None
-        out.name = None
-        out._op = op
-        out._attrs = attrs
-        out._scope = _Modes.scope
-        out._retain = False
-        out._trace = None
-        if _Modes.grad_enabled and any(p.requires_grad for p in parents):
-            out.requires_grad = True
-            out._parents = parents
-            out._backward = backward
-        else:
-            out.requires_grad = False
-            out._parents = ()
-            out._backward = None
-        if _Modes.anomaly:
-            out._trace = _user_frame()
-            if data.dtype.kind == "f" and not np.isfinite(data).all():
-                raise AnomalyError(
-                    f"detect_anomaly: {op} produced {_nonfinite(data)} in its output of shape "
-                    f"{_fmt(data.shape)} from inputs {_shapes(parents)}; created at {out._trace}"
-                )
-        return out
-
-    # --- properties -------------------------------------------------------------------------
+    # --- the array, the gradient, the flag ----------------------------------------------------
 
     @property
-    def shape(self) -> tuple:
-        return self.data.shape
+    def data(self) -> np.ndarray:
+        """The array itself (shared, not copied). ``t.data op= ...`` and ``t.data = array`` are
+        noted as writes, so a backward through a graph that saved the old values raises."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        arr = value._data if isinstance(value, TensorBase) else np.asarray(value)
+        if arr is not self._data:
+            self._data = arr
+            self._stamp = None  # a new array: views of the old one keep the old stamp
+        note_write(self)
 
     @property
-    def dtype(self) -> np.dtype:
-        return self.data.dtype
+    def grad(self):
+        """The gradient accumulated by ``backward()``: a Tensor of this tensor's shape, or None.
+
+        Assign None to drop it (``zero_grad`` does), or a Tensor or array of the same shape.
+        """
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is None:
+            self._grad = None
+            return
+        g = value if isinstance(value, TensorBase) else Tensor(np.asarray(value))
+        if g._data.shape != self._data.shape:
+            raise ShapeError(f"grad: assigned a gradient of shape {tuple(g._data.shape)} to a "
+                             f"tensor of shape {self.shape}; it must have the tensor's shape")
+        if g._data.dtype.kind != "f":
+            raise DTypeError(f"grad: assigned a gradient of dtype {g._data.dtype}; gradients "
+                             "are floating")
+        self._grad = g
 
     @property
-    def ndim(self) -> int:
-        return self.data.ndim
+    def requires_grad(self) -> bool:
+        return self._requires_grad
 
-    @property
-    def size(self) -> int:
-        return self.data.size
-
-    @property
-    def is_leaf(self) -> bool:
-        return not self._parents
-
-    @property
-    def op(self) -> str | None:
-        """Name of the op that produced this tensor (None for a tensor you created)."""
-        return self._op
-
-    @property
-    def T(self) -> Tensor:
-        return ops.transpose(self)
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def item(self):
-        return self.data.item()
-
-    def numpy(self) -> np.ndarray:
-        return self.data
-
-    def detach(self) -> Tensor:
-        """The same data, cut from the graph (shares memory, as in PyTorch)."""
-        return Tensor(self.data)
+    @requires_grad.setter
+    def requires_grad(self, flag: bool):
+        self.requires_grad_(flag)
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
-        if flag and self.data.dtype.kind != "f":
+        """Make this leaf record the ops that use it (or stop). On a computed tensor, asking
+        for what it already has is a no-op, as in PyTorch."""
+        flag = bool(flag)
+        if flag and self._data.dtype.kind != "f":
             raise DTypeError(
                 f"requires_grad: only floating tensors can require grad, but this one has dtype "
-                f"{self.data.dtype} and shape {_fmt(self.shape)}; integer tensors hold labels or "
+                f"{self._data.dtype} and shape {self.shape}; integer tensors hold labels or "
                 "indices. Convert with Tensor(x, dtype='float32') if you meant numbers."
             )
-        if not self.is_leaf:
+        if self._ctx is not None:
+            if flag == self._requires_grad:
+                return self
             raise GraphError(
-                f"requires_grad_: this tensor was computed by {self._op}; set requires_grad on "
-                "the leaf tensors you created, or call .detach() first"
+                f"requires_grad_: this tensor was computed by {op_name(self._ctx.fn)}; set "
+                "requires_grad on the leaf tensors you created, or call .detach() first"
             )
-        self.requires_grad = bool(flag)
+        self._requires_grad = flag
         return self
 
     def retain_grad(self) -> Tensor:
@@ -264,126 +179,299 @@ class Tensor:
         self._retain = True
         return self
 
+    @property
+    def retains_grad(self) -> bool:
+        return self._retain and self._ctx is not None
+
     def zero_grad(self) -> None:
-        self.grad = None
+        self._grad = None
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a hook may return a
+        replacement gradient. Returns a handle whose ``.remove()`` takes the hook off."""
+        if not self._requires_grad:
+            raise GraphError("register_hook: this tensor does not require grad, so no gradient "
+                             "will reach it; call requires_grad_() first")
+        if self._hooks is None:
+            self._hooks = {}
+        return RemovableHandle(self._hooks, hook)
+
+    # --- what it is ---------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple:
+        return self._data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def size(self) -> Size:
+        return Size(self._data.shape)
+
+    def numel(self) -> int:
+        return self._data.size
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def grad_fn(self):
+        """The record of the op that made this tensor (its ``Context``), None for a leaf."""
+        return self._ctx
+
+    @property
+    def op(self) -> str | None:
+        """Name of the op that produced this tensor (None for a tensor you created)."""
+        return None if self._ctx is None else op_name(self._ctx.fn)
+
+    @property
+    def _version(self) -> int:
+        return version(self)
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def item(self):
+        if self._data.size != 1:
+            raise ShapeError(f"item: only a tensor with one element can be converted to a "
+                             f"Python number, this one has shape {self.shape}")
+        return self._data.item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def numpy(self) -> np.ndarray:
+        return self._data
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (shares memory and its write stamp, as PyTorch)."""
+        return new_tensor(type(self), self._data, None, stamp=shared_stamp(self))
+
+    def clone(self) -> Tensor:
+        """A copy that stays in the graph (gradients flow back to this tensor)."""
+        return ops.Clone.apply(self)
+
+    def __array__(self, dtype=None, copy=None):
+        if copy:
+            return np.array(self._data, dtype=dtype, copy=True)
+        return self._data if dtype is None else self._data.astype(dtype, copy=False)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise ArgumentError("len() of a 0-d tensor")
+        return len(self._data)
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise ArgumentError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self._data)))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise ShapeError(f"bool: the truth value of a tensor of shape {self.shape} is "
+                             "ambiguous; use (x == y).all() or .any()")
+        return bool(self._data.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
+            raise ArgumentError(f"only an integer tensor with one element can be used as an "
+                                f"index, this one has dtype {self.dtype} and shape {self.shape}")
+        return int(self._data.item())
+
+    def __format__(self, spec: str) -> str:
+        if self._data.size == 1 and self._data.ndim == 0 or (spec and self._data.size == 1):
+            return format(self._data.item(), spec)
+        return format(repr(self), spec)
+
+    def __contains__(self, value) -> bool:
+        return bool((self._data == (value._data if isinstance(value, TensorBase) else value))
+                    .any())
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, precision=4, separator=", ", threshold=8, edgeitems=2,
+        body = np.array2string(self._data, precision=4, separator=", ", threshold=8, edgeitems=2,
                                prefix="Tensor(")
-        extra = f", op={self._op}" if self._op else ""
-        if self.requires_grad:
+        extra = f", op={self.op}" if self._ctx is not None else ""
+        if self._requires_grad:
             extra += ", requires_grad=True"
         if self.name:
             extra += f", name={self.name!r}"
-        return f"Tensor({body}, shape={_fmt(self.shape)}, dtype={self.dtype}{extra})"
+        return f"Tensor({body}, shape={self.shape}, dtype={self.dtype}{extra})"
 
-    # --- backward ---------------------------------------------------------------------------
+    # --- backward -----------------------------------------------------------------------------
 
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` that requires grad.
+    def backward(self, gradient=None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad (or of
+        ``inputs`` only).
 
         ``self`` must be a scalar unless ``gradient`` (same shape as ``self``) is given. The graph
         is freed afterwards (saved arrays dropped, structure kept for drawing) unless
-        ``retain_graph=True``; gradients add up across calls, as in PyTorch.
+        ``retain_graph=True`` (the default when ``create_graph``); gradients add up across
+        calls, as in PyTorch. ``create_graph=True`` records the backward itself, so ``.grad``
+        can be differentiated again. A failure leaves every ``.grad`` as it was.
         """
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise GraphError(
-                f"backward: this tensor (shape {_fmt(self.shape)}, op {self._op or 'none'}) does "
+                f"backward: this tensor (shape {self.shape}, op {self.op or 'none'}) does "
                 "not require grad: no input that produced it had requires_grad=True, or it was "
                 "computed under no_grad()"
             )
-        user_gradient = gradient
-        if gradient is None:
-            if self.data.size != 1:
-                raise GraphError(
-                    f"backward: output of {self._op or 'a leaf'} has shape {_fmt(self.shape)}; "
-                    "backward() without a gradient needs a scalar (call .sum() or .mean() first, "
-                    "or pass gradient= with the same shape)"
-                )
-            gradient = np.ones_like(self.data)
-        else:
-            gradient = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
-                                  dtype=self.data.dtype)
-            if gradient.shape != self.shape:
-                raise GraphError(
-                    f"backward: gradient has shape {_fmt(gradient.shape)} but the output of "
-                    f"{self._op or 'a leaf'} has shape {_fmt(self.shape)}; pass a gradient of "
-                    "the output's shape (d loss / d output)"
-                )
-        anomaly = _Modes.anomaly
-        # grads maps tensor -> (its gradient so far, whether no one else holds that array);
-        # a leaf keeps an array no one else holds as its .grad, without a copy
-        grads = {self: (gradient, user_gradient is None)}
-        for node in reversed(toposort(self)):
-            entry = grads.pop(node, None)
-            if entry is None:
-                continue
-            g, owned = entry
-            if not node._parents:
-                _accumulate_leaf(node, g, owned)
-                continue
-            if node._retain:
-                _accumulate_leaf(node, g, False)  # g goes on to the backward below
-            if node._backward is None:
-                raise GraphError(
-                    f"backward: the graph through {node._op} (output shape {_fmt(node.shape)}) "
-                    "was freed by an earlier backward(); pass retain_graph=True to the first "
-                    "backward() if you need to go through the graph twice"
-                )
-            parent_grads = node._backward(g)
-            if not retain_graph:
-                node._backward = None
-            for parent, pg in zip(node._parents, parent_grads):
-                if pg is None or not parent.requires_grad:
-                    continue
-                if anomaly:
-                    _check_grad(node, parent, pg)
-                prev = grads.get(parent)
-                if prev is not None:
-                    grads[parent] = (prev[0] + pg, True)
-                else:  # only a leaf keeps its gradient array, so only a leaf needs to know
-                    grads[parent] = (pg, not parent._parents and _is_own(pg, g, parent_grads))
+        seed, foreign = engine.seed_for(self, gradient, create_graph, "backward")
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, TensorBase) else list(inputs)
+        engine.run_backward([self], [seed], retain_graph=create_graph if retain_graph is None
+                            else retain_graph, create_graph=create_graph, inputs=inputs,
+                            foreign=foreign)
 
-    # --- operators: the primitives live in ops.py -------------------------------------------
+    # --- operators: the ops live in ops.py ----------------------------------------------------
 
-    def __add__(self, other):
-        return ops.add(self, other)
+    __add__ = ops.add
+    __sub__ = ops.sub
+    __mul__ = ops.mul
+    __truediv__ = ops.div
+    __matmul__ = ops.matmul
+    __pow__ = ops.pow
+    __mod__ = ops.remainder
+    __floordiv__ = ops.floor_divide
+    __eq__ = ops.eq
+    __ne__ = ops.ne
+    __lt__ = ops.lt
+    __le__ = ops.le
+    __gt__ = ops.gt
+    __ge__ = ops.ge
+    __getitem__ = ops.getitem
+    __neg__ = ops.neg
+    __abs__ = ops.abs
 
     def __radd__(self, other):
         return ops.add(other, self)
 
-    def __sub__(self, other):
-        return ops.sub(self, other)
-
     def __rsub__(self, other):
         return ops.sub(other, self)
-
-    def __mul__(self, other):
-        return ops.mul(self, other)
 
     def __rmul__(self, other):
         return ops.mul(other, self)
 
-    def __truediv__(self, other):
-        return ops.div(self, other)
-
     def __rtruediv__(self, other):
         return ops.div(other, self)
-
-    def __neg__(self):
-        return ops.neg(self)
-
-    def __pow__(self, exponent):
-        return ops.pow(self, exponent)
-
-    def __matmul__(self, other):
-        return ops.matmul(self, other)
 
     def __rmatmul__(self, other):
         return ops.matmul(other, self)
 
-    def __getitem__(self, index):
-        return ops.getitem(self, index)
+    def __rpow__(self, other):
+        return ops.pow(other, self)
+
+    def __rmod__(self, other):
+        return ops.remainder(other, self)
+
+    def __rfloordiv__(self, other):
+        return ops.floor_divide(other, self)
+
+    def __pos__(self):
+        return self
+
+    def __invert__(self):
+        if self._data.dtype != np.bool_:
+            return new_tensor(Tensor, ~self._data, None)
+        return ops.logical_not(self)
+
+    def __and__(self, other):
+        return ops._constant_result("and", np.bitwise_and, self, other)
+
+    def __or__(self, other):
+        return ops._constant_result("or", np.bitwise_or, self, other)
+
+    def __xor__(self, other):
+        return ops._constant_result("xor", np.bitwise_xor, self, other)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    # --- in place -----------------------------------------------------------------------------
+
+    def __iadd__(self, other):
+        return _in_place(self, ops.add, other, np.add, "+=")
+
+    def __isub__(self, other):
+        return _in_place(self, ops.sub, other, np.subtract, "-=")
+
+    def __imul__(self, other):
+        return _in_place(self, ops.mul, other, np.multiply, "*=")
+
+    def __itruediv__(self, other):
+        return _in_place(self, ops.div, other, np.true_divide, "/=")
+
+    def __imatmul__(self, other):
+        return _in_place(self, ops.matmul, other, None, "@=")
+
+    def __setitem__(self, index, value):
+        _set_item(self, index, value)
+
+    def add_(self, other, *, alpha=1):
+        return _in_place(self, ops.add, other if alpha == 1 else other * alpha, np.add, "add_")
+
+    def sub_(self, other, *, alpha=1):
+        return _in_place(self, ops.sub, other if alpha == 1 else other * alpha, np.subtract,
+                         "sub_")
+
+    def mul_(self, other):
+        return _in_place(self, ops.mul, other, np.multiply, "mul_")
+
+    def div_(self, other):
+        return _in_place(self, ops.div, other, np.true_divide, "div_")
+
+    def pow_(self, exponent):
+        return _in_place(self, ops.pow, exponent, None, "pow_")
+
+    def clamp_(self, min=None, max=None):
+        return _in_place(self, lambda x, _: ops.clamp(x, min, max), None, None, "clamp_")
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        """Set every element to ``value`` (no gradient flows to what was there)."""
+        return _overwrite(self, np.asarray(value._data if isinstance(value, TensorBase)
+                                           else value), "fill_")
+
+    def copy_(self, src):
+        """Copy ``src`` (a Tensor or array, broadcast to this shape) into this tensor."""
+        if isinstance(src, TensorBase) and src._requires_grad and state.grad_enabled:
+            return _in_place(self, lambda x, s: ops.add(x * 0, s), src, None, "copy_")
+        return _overwrite(self, np.asarray(src._data if isinstance(src, TensorBase) else src),
+                          "copy_")
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None):
+        """Fill with draws from N(mean, std^2) (the library's generator, or ``generator``)."""
+        from .random import get_rng
+
+        values = get_rng(generator).standard_normal(self.shape) * std + mean
+        return _overwrite(self, values, "normal_")
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None):
+        """Fill with draws from U(a, b)."""
+        from .random import get_rng
+
+        return _overwrite(self, get_rng(generator).uniform(a, b, self.shape), "uniform_")
+
+    # --- methods: the ops live in ops.py -------------------------------------------------------
 
     def exp(self):
         return ops.exp(self)
@@ -391,142 +479,532 @@ class Tensor:
     def log(self):
         return ops.log(self)
 
+    def log1p(self):
+        return ops.log1p(self)
+
+    def expm1(self):
+        return ops.expm1(self)
+
+    def sqrt(self):
+        return ops.sqrt(self)
+
+    def rsqrt(self):
+        return ops.rsqrt(self)
+
+    def sin(self):
+        return ops.sin(self)
+
+    def cos(self):
+        return ops.cos(self)
+
     def tanh(self):
         return ops.tanh(self)
-
-    def relu(self):
-        return ops.relu(self)
 
     def sigmoid(self):
         return ops.sigmoid(self)
 
+    def relu(self):
+        return ops.relu(self)
+
     def abs(self):
         return ops.abs(self)
 
-    def sqrt(self):
-        return ops.pow(self, 0.5)
+    def sign(self):
+        return ops.sign(self)
 
-    def clip(self, low, high):
-        return ops.clip(self, low, high)
+    def neg(self):
+        return ops.neg(self)
 
-    def sum(self, axis=None, keepdims=False):
-        return ops.sum(self, axis, keepdims)
+    def pow(self, exponent):
+        return ops.pow(self, exponent)
 
-    def mean(self, axis=None, keepdims=False):
-        return ops.mean(self, axis, keepdims)
+    def clamp(self, min=None, max=None):
+        """Clip to [min, max]; either bound may be None"""
+        return ops.clamp(self, min, max)
 
-    def max(self, axis=None, keepdims=False):
-        return ops.max(self, axis, keepdims)
+    clip = clamp
+
+    def maximum(self, other):
+        return ops.maximum(self, other)
+
+    def minimum(self, other):
+        return ops.minimum(self, other)
+
+    def where(self, condition, other):
+        """``self`` where ``condition`` holds, else ``other`` (PyTorch's Tensor.where)"""
+        return ops.where(condition, self, other)
+
+    def masked_fill(self, mask, value):
+        return ops.masked_fill(self, mask, value)
+
+    def eq(self, other):
+        return ops.eq(self, other)
+
+    def ne(self, other):
+        return ops.ne(self, other)
+
+    def lt(self, other):
+        return ops.lt(self, other)
+
+    def le(self, other):
+        return ops.le(self, other)
+
+    def gt(self, other):
+        return ops.gt(self, other)
+
+    def ge(self, other):
+        return ops.ge(self, other)
+
+    def isnan(self):
+        return ops.isnan(self)
+
+    def any(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = ops._axis_args(axis, dim, keepdims, keepdim)
+        return new_tensor(Tensor, np.asarray(self._data.any(axis=axis, keepdims=keepdims)), None)
+
+    def all(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = ops._axis_args(axis, dim, keepdims, keepdim)
+        return new_tensor(Tensor, np.asarray(self._data.all(axis=axis, keepdims=keepdims)), None)
+
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.sum(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """The largest element; ``max(dim)`` gives ``(values, indices)`` as in PyTorch;
+        ``max(axis=...)`` the values only, as NumPy"""
+        return ops.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return ops.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.amax(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def amin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.amin(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Indices of the maxima: an int64 tensor (no gradient)"""
+        return ops.argmax(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.argmin(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def prod(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.prod(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def cumsum(self, axis=None, *, dim=None):
+        return ops.cumsum(self, axis, dim=dim)
+
+    def var(self, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=None,
+            unbiased=None, ddof=None):
+        return ops.var(self, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction,
+                       unbiased=unbiased, ddof=ddof)
+
+    def std(self, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=None,
+            unbiased=None, ddof=None):
+        return ops.std(self, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction,
+                       unbiased=unbiased, ddof=ddof)
+
+    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.logsumexp(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        """The p-norm over everything (or ``dim``): p = 2 (default), 1, inf or any number"""
+        x = ops._float_input(self, "norm")
+        if p == 2:
+            return ops.sqrt(ops.sum(x * x, dim, keepdim))
+        if p == 1:
+            return ops.sum(ops.abs(x), dim, keepdim)
+        if p in (float("inf"), "inf"):
+            return ops.amax(ops.abs(x), dim, keepdim)
+        return ops.sum(ops.abs(x) ** p, dim, keepdim) ** (1.0 / p)
 
     def reshape(self, *shape):
-        return ops.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int)
-                           else shape)
+        return ops.reshape(self, *shape)
 
-    def flatten(self, start_dim: int = 0):
-        """Keep the first ``start_dim`` axes and merge the rest into one: 1-D by default, as in
-        PyTorch; ``flatten(1)`` keeps the batch axis, (N, 28, 28) -> (N, 784)."""
-        return ops.reshape(self, self.shape[:start_dim] + (-1,))
+    view = reshape
+
+    def view_as(self, other):
+        return ops.reshape(self, other.shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        """Merge dimensions ``start_dim`` to ``end_dim``: 1-D by default, as in PyTorch;
+        ``flatten(1)`` keeps the batch axis, (N, 28, 28) -> (N, 784)"""
+        return ops.flatten(self, start_dim, end_dim)
+
+    def ravel(self):
+        """The elements as a 1-D tensor (a view when the layout allows, as PyTorch)"""
+        return ops.reshape(self, (-1,))
+
+    def squeeze(self, axis=None, *, dim=None):
+        return ops.squeeze(self, axis, dim=dim)
+
+    def unsqueeze(self, axis=None, *, dim=None):
+        return ops.unsqueeze(self, axis, dim=dim)
 
     def transpose(self, *axes):
-        """Reverse the axes, or permute them: x.transpose(1, 0, 2) or x.transpose((1, 0, 2))."""
-        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
-            axes = axes[0]
-        return ops.transpose(self, axes or None)
+        """``transpose()`` reverses the axes; ``transpose(0, 1)`` swaps two (PyTorch);
+        ``transpose((1, 0, 2))`` permutes (NumPy)"""
+        return ops.transpose(self, *axes)
+
+    def permute(self, *axes):
+        return ops.permute(self, *axes)
+
+    def swapaxes(self, axis0, axis1):
+        return ops.swapaxes(self, axis0, axis1)
+
+    @property
+    def T(self):
+        return ops.transpose(self)
+
+    @property
+    def mT(self):
+        return ops.swapaxes(self, -1, -2)
+
+    def expand(self, *shape):
+        return ops.expand(self, *shape)
+
+    def expand_as(self, other):
+        return ops.expand(self, other.shape)
+
+    def flip(self, axis=None, *, dims=None):
+        return ops.flip(self, axis, dims=dims)
+
+    def repeat(self, *reps):
+        """Tile the whole tensor ``reps`` times per dimension, as PyTorch's repeat"""
+        return ops.repeat(self, *reps)
+
+    def gather(self, dim, index):
+        return ops.gather(self, dim, index)
 
     def astype(self, dtype):
         return ops.astype(self, dtype)
 
-    def softmax(self, axis=-1):
-        return ops.softmax(self, axis)
+    def to(self, dtype=None, *args, **kwargs):
+        """``to(dtype)`` converts; devices other than the CPU do not exist here"""
+        if dtype is None or dtype == "cpu":
+            return self
+        return ops.astype(self, dtype)
 
-    def log_softmax(self, axis=-1):
-        return ops.log_softmax(self, axis)
+    def type(self, dtype=None):
+        return str(self.dtype) if dtype is None else ops.astype(self, dtype)
 
-    def cross_entropy(self, targets, reduction="mean"):
-        return ops.cross_entropy(self, targets, reduction)
+    def type_as(self, other):
+        return ops.astype(self, other.dtype)
 
-    def argmax(self, axis=None) -> np.ndarray:
-        """Indices of the maxima (a plain array: not differentiable)."""
-        return self.data.argmax(axis=axis)
+    def float(self):
+        return ops.astype(self, np.float32)
 
-    # --- constructors -----------------------------------------------------------------------
+    def double(self):
+        return ops.astype(self, np.float64)
+
+    def half(self):
+        return ops.astype(self, np.float16)
+
+    def int(self):
+        return ops.astype(self, np.int32)
+
+    def long(self):
+        return ops.astype(self, np.int64)
+
+    def bool(self):
+        return ops.astype(self, np.bool_)
+
+    def matmul(self, other):
+        return ops.matmul(self, other)
+
+    def dot(self, other):
+        return ops.matmul(self, other)
+
+    def softmax(self, axis=-1, *, dim=None):
+        return ops.softmax(self, axis, dim=dim)
+
+    def log_softmax(self, axis=-1, *, dim=None):
+        return ops.log_softmax(self, axis, dim=dim)
+
+    def cross_entropy(self, targets, reduction="mean", **kwargs):
+        return ops.cross_entropy(self, targets, reduction, **kwargs)
+
+    def add(self, other):
+        return ops.add(self, other)
+
+    def sub(self, other):
+        return ops.sub(self, other)
+
+    def mul(self, other):
+        return ops.mul(self, other)
+
+    def div(self, other):
+        return ops.div(self, other)
+
+    # --- constructors (also module functions below) -------------------------------------------
 
     @classmethod
     def zeros(cls, *shape, dtype=None, requires_grad=False):
-        return cls(np.zeros(shape, dtype=dtype or _DEFAULT_FLOAT), requires_grad=requires_grad)
+        return zeros(*shape, dtype=dtype, requires_grad=requires_grad)
 
     @classmethod
     def ones(cls, *shape, dtype=None, requires_grad=False):
-        return cls(np.ones(shape, dtype=dtype or _DEFAULT_FLOAT), requires_grad=requires_grad)
+        return ones(*shape, dtype=dtype, requires_grad=requires_grad)
 
     @classmethod
     def randn(cls, *shape, rng=None, dtype=None, requires_grad=False):
-        from .random import get_rng
-
-        data = (rng or get_rng()).standard_normal(shape).astype(dtype or _DEFAULT_FLOAT)
-        return cls(data, requires_grad=requires_grad)
+        return randn(*shape, generator=rng, dtype=dtype, requires_grad=requires_grad)
 
 
-# --- graph traversal (shared with viz.py) ---------------------------------------------------
+_UFUNC_OPS = {
+    np.add: ops.add, np.subtract: ops.sub, np.multiply: ops.mul, np.true_divide: ops.div,
+    np.divide: ops.div, np.power: ops.pow, np.matmul: ops.matmul, np.negative: ops.neg,
+    np.exp: ops.exp, np.log: ops.log, np.log1p: ops.log1p, np.expm1: ops.expm1,
+    np.sqrt: ops.sqrt, np.sin: ops.sin, np.cos: ops.cos, np.tanh: ops.tanh,
+    np.absolute: ops.abs, np.maximum: ops.maximum, np.minimum: ops.minimum,
+    np.equal: ops.eq, np.not_equal: ops.ne, np.less: ops.lt, np.less_equal: ops.le,
+    np.greater: ops.gt, np.greater_equal: ops.ge, np.remainder: ops.remainder,
+    np.floor_divide: ops.floor_divide, np.sign: ops.sign, np.isnan: ops.isnan,
+    np.isinf: ops.isinf, np.isfinite: ops.isfinite, np.floor: ops.floor, np.ceil: ops.ceil,
+}
 
 
-def toposort(*roots: Tensor, include_constants: bool = False) -> list[Tensor]:
-    """Every tensor the roots depend on, each after all of its parents (iterative DFS).
+class RemovableHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` takes the hook off again."""
 
-    By default only tensors that require grad are visited (what backward needs); the graph
-    drawer asks for constants and inputs too.
+    _next = 0
+
+    def __init__(self, hooks: dict, hook):
+        RemovableHandle._next += 1
+        self.id = RemovableHandle._next
+        self._hooks = hooks
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+
+# --- in-place updates ----------------------------------------------------------------------------
+
+
+def _leaf_error(t, what: str) -> GraphError:
+    return GraphError(
+        f"{what}: a leaf tensor that requires grad (shape {t.shape}) is used in an in-place "
+        "operation; wrap the update in no_grad() (with tinygrad_np.no_grad(): w -= lr * w.grad) "
+        "or use .data"
+    )
+
+
+def _in_place(self, op, other, ufunc, what: str):
+    """``self <- op(self, other)`` in place, with PyTorch's rules.
+
+    Under ``no_grad()`` (or when nothing involved requires grad) the array is updated in place.
+    Otherwise the op is recorded: the tensor object takes the op's place in the graph, while
+    the graph before it keeps a stand-in for the old value. A leaf that requires grad refuses
+    outside ``no_grad()``.
     """
-    order, seen = [], set()  # Tensors hash by identity (no __eq__), so they key sets directly
-    stack = [(r, False) for r in reversed(roots)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        for parent in reversed(node._parents):
-            if parent not in seen and (include_constants or parent.requires_grad):
-                stack.append((parent, False))
-    return order
+    recording = state.grad_enabled and (self._requires_grad or (
+        isinstance(other, TensorBase) and other._requires_grad))
+    if not recording:
+        if ufunc is not None:
+            B = other._data if isinstance(other, TensorBase) else other
+            try:
+                ufunc(self._data, B, out=self._data, casting="same_kind")
+            except TypeError:
+                raise DTypeError(f"{what}: the result cannot be stored in a tensor of dtype "
+                                 f"{self.dtype} (shape {self.shape}); convert one operand "
+                                 "first") from None
+            except ValueError:
+                raise ShapeError(f"{what}: an operand of shape {np.shape(B)} does not broadcast "
+                                 f"to this tensor's shape {self.shape}") from None
+            note_write(self)
+            return self
+        return _overwrite(self, op(self.detach(), other)._data, what)
+    if self._ctx is None and self._requires_grad:
+        raise _leaf_error(self, what)
+    old = new_tensor(Tensor, self._data, self._ctx, self._index, shared_stamp(self))
+    old._requires_grad = self._requires_grad
+    new = op(old, other)
+    _check_fits(self, new._data, what)
+    ctx = new._ctx
+    if ctx is not None and any(s is self._data for s in ctx.saved_tensors):
+        # the op needs the old values: they move to a private copy that its record keeps
+        old._data, old._stamp = self._data.copy(), None
+        ctx.saved_tensors = tuple(old._data if s is self._data else s for s in ctx.saved_tensors)
+    np.copyto(self._data, new._data, casting="same_kind")
+    if ctx is not None:
+        ctx.saved_tensors = tuple(self._data if s is new._data else s for s in ctx.saved_tensors)
+    self._ctx, self._index, self._requires_grad = ctx, 0, new._requires_grad
+    note_write(self)
+    if ctx is not None:
+        from .autograd import function
+
+        ctx.stamp = function._last_write  # this write is the op's own
+    return self
 
 
-def _is_own(pg, g, parent_grads) -> bool:
-    """Whether a backward's result ``pg`` is held by no one else: not its incoming gradient
-    ``g``, not a view of another array, not given to two parents."""
-    return (type(pg) is np.ndarray and pg.base is None and pg is not g
-            and sum(q is pg for q in parent_grads) == 1)
+def _check_fits(self, result: np.ndarray, what: str) -> None:
+    if result.shape != self._data.shape:
+        raise ShapeError(f"{what}: the result has shape {result.shape}, which does not fit "
+                         f"this tensor's shape {self.shape}")
+    if not np.can_cast(result.dtype, self._data.dtype, casting="same_kind"):
+        raise DTypeError(f"{what}: a result of dtype {result.dtype} cannot be stored in a "
+                         f"tensor of dtype {self.dtype}")
 
 
-def _accumulate_leaf(node: Tensor, g, owned: bool) -> None:
-    """Add g to node.grad; keep g itself only if ``owned`` (no one else holds that array)."""
-    dtype = node.data.dtype
-    if node.grad is None:
-        node.grad = g if owned and g.dtype == dtype else np.array(g, dtype=dtype)
-    else:
-        node.grad = (node.grad + g).astype(dtype, copy=False)
+def _overwrite(self, values: np.ndarray, what: str):
+    """Write ``values`` into the tensor's array; what was there gets no gradient."""
+    if self._requires_grad and state.grad_enabled:
+        if self._ctx is None:
+            raise _leaf_error(self, what)
+        # a computed tensor stays in the graph, with a zero gradient to its old value
+        return _in_place(self, lambda x, v: ops.add(ops.mul(x, 0), v), values, None, what)
+    try:
+        np.copyto(self._data, values, casting="same_kind")
+    except (TypeError, ValueError):
+        raise ShapeError(f"{what}: values of shape {np.shape(values)} and dtype "
+                         f"{np.asarray(values).dtype} do not fit a tensor of shape {self.shape} "
+                         f"and dtype {self.dtype}") from None
+    note_write(self)
+    return self
 
 
-def _nonfinite(a) -> str:
-    n_nan, n_inf = int(np.isnan(a).sum()), int(np.isinf(a).sum())
-    return " and ".join(s for s in (f"{n_nan} NaN" if n_nan else "", f"{n_inf} Inf" if n_inf
-                                    else "") if s)
+def _set_item(self, index, value) -> None:
+    """``self[index] = value``, recorded when ``value`` or ``self`` is in a graph."""
+    index = ops._plain_index(index)
+    recording = state.grad_enabled and (self._requires_grad or (
+        isinstance(value, TensorBase) and value._requires_grad))
+    if not recording:
+        v = value._data if isinstance(value, TensorBase) else value
+        try:
+            self._data[index] = v
+        except IndexError as e:
+            raise ops.OutOfRangeError(f"setitem: index {ops.describe_index(index)} is invalid "
+                                      f"for a tensor of shape {self.shape}: {e}") from None
+        except ValueError:
+            raise ShapeError(f"setitem: a value of shape {np.shape(v)} does not fit index "
+                             f"{ops.describe_index(index)} of a tensor of shape "
+                             f"{self.shape}") from None
+        note_write(self)
+        return
+    if not isinstance(value, TensorBase):
+        value = np.asarray(value, dtype=self._data.dtype)
+    _in_place(self, lambda x, v: ops.IndexPut.apply(x, v, index), value, None, "setitem")
 
 
-def _shapes(tensors) -> str:
-    return ", ".join(_fmt(t.shape) for t in tensors)
+# --- building tensors ----------------------------------------------------------------------------
 
 
-def _check_grad(node: Tensor, parent: Tensor, g) -> None:
-    g = np.asarray(g)
-    if g.dtype.kind == "f" and not np.isfinite(g).all():
-        raise AnomalyError(
-            f"detect_anomaly: backward of {node._op} (output shape {_fmt(node.shape)}) produced "
-            f"{_nonfinite(g)} in the gradient for its input of shape {_fmt(parent.shape)}; "
-            f"the op was created at {node._trace or '<created before detect_anomaly was on>'}"
-        )
+def _shape_args(shape) -> tuple:
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        return tuple(shape[0])
+    return tuple(shape)
 
 
-from . import ops  # noqa: E402  (ops imports Tensor from this module)
+def _made(arr: np.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor(arr)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (as ``torch.tensor``; ``Tensor(array)`` shares)"""
+    if isinstance(data, TensorBase):
+        data = data._data
+    arr = np.array(data, dtype=resolve_dtype(dtype) if dtype is not None else None, copy=True)
+    if dtype is None and arr.dtype.kind == "f" and not isinstance(data, (np.ndarray, np.generic)):
+        arr = arr.astype(get_default_dtype(), copy=False)
+    return _made(arr, requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing ``array``'s memory and dtype"""
+    return Tensor(array)
+
+
+def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _made(np.zeros(_shape_args(shape), dtype=_dtype(dtype)), requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _made(np.ones(_shape_args(shape), dtype=_dtype(dtype)), requires_grad)
+
+
+def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    if dtype is None and isinstance(fill_value, (bool, int)):
+        dtype = np.bool_ if isinstance(fill_value, bool) else np.int64
+    return _made(np.full(_shape_args((shape,)), fill_value, dtype=_dtype(dtype)), requires_grad)
+
+
+def empty(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    return zeros(*shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _made(np.zeros(t.shape, dtype=_dtype(dtype) if dtype else t.dtype), requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _made(np.ones(t.shape, dtype=_dtype(dtype) if dtype else t.dtype), requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _made(np.full(t.shape, fill_value, dtype=_dtype(dtype) if dtype else t.dtype),
+                 requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``arange(n)`` or ``arange(start, end, step)``: int64 for integer arguments, else the
+    default float dtype (as PyTorch)"""
+    if end is None:
+        start, end = 0, start
+    floating = any(isinstance(v, float) for v in (start, end, step))
+    dt = _dtype(dtype) if dtype is not None else (get_default_dtype() if floating else np.int64)
+    return _made(np.arange(start, end, step).astype(dt), requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _made(np.linspace(start, end, steps).astype(_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _made(np.eye(n, m, dtype=_dtype(dtype)), requires_grad)
+
+
+def rand(*shape, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """U(0, 1) draws from the library's generator (``manual_seed``) or ``generator``"""
+    from .random import get_rng
+
+    arr = get_rng(generator).random(_shape_args(shape)).astype(_dtype(dtype))
+    return _made(arr, requires_grad)
+
+
+def randn(*shape, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """N(0, 1) draws from the library's generator (``manual_seed``) or ``generator``"""
+    from .random import get_rng
+
+    arr = get_rng(generator).standard_normal(_shape_args(shape)).astype(_dtype(dtype))
+    return _made(arr, requires_grad)
+
+
+def randint(low, high=None, size=(), generator=None, dtype=np.int64) -> Tensor:
+    from .random import get_rng
+
+    if high is None:
+        low, high = 0, low
+    return Tensor(get_rng(generator).integers(low, high, size=size).astype(_dtype(dtype)))
+
+
+def _dtype(dtype):
+    return get_default_dtype() if dtype is None else resolve_dtype(dtype)
+
+
+def toposort(*roots, include_constants: bool = False):
+    """Every tensor the roots depend on, each after its inputs (shared with the graph drawer)."""
+    return engine.toposort(*roots, include_constants=include_constants)

@@ -18,6 +18,7 @@ or a gradient.
 from __future__ import annotations
 
 import html
+import inspect
 import math
 from collections import Counter
 from collections.abc import Mapping
@@ -26,7 +27,8 @@ from dataclasses import dataclass, field
 import graphviz
 import numpy as np
 
-from .errors import TinygradError
+from .errors import ArgumentError, TinygradError
+from .ops import describe_index
 from .tensor import Tensor, toposort
 
 # --- the walk: tensors -> nodes, edges, clusters ----------------------------------------------
@@ -77,27 +79,14 @@ class Graph:
 
 
 class _Modules:
-    """The names of a model's modules (from ``named_modules()``), and their nesting."""
+    """The names of a model's modules (from ``named_modules()``), for cluster labels."""
 
     def __init__(self, model=None):
         pairs = list(model.named_modules()) if hasattr(model, "named_modules") else []
-        self.by_name = dict(pairs)
         self.names = {id(m): n for n, m in pairs}
 
     def name(self, module) -> str | None:
         return self.names.get(id(module))
-
-    def parent(self, module):
-        """The nearest enclosing named module ("layers.1" -> "layers" if named, else the root)."""
-        name = self.name(module)
-        if not name:
-            return None
-        parts = name.split(".")
-        for cut in range(len(parts) - 1, -1, -1):
-            outer = self.by_name.get(".".join(parts[:cut]))
-            if outer is not None:
-                return outer
-        return None
 
     def label(self, module) -> str:
         """``layers.1: Linear(128, 64)``; a container shows its class name only."""
@@ -108,31 +97,45 @@ class _Modules:
         return f"{name}: {text}" if name else text
 
 
+def parents(t: Tensor) -> tuple:
+    """The tensors an op's output was computed from (none for a leaf)."""
+    return () if t._ctx is None else t._ctx.parents
+
+
+def _calls(t: Tensor) -> list:
+    """The module calls an op ran inside, innermost first (each call is one ``CallFrame``)."""
+    chain, frame = [], t._ctx.frame if t._ctx is not None else None
+    while frame is not None:
+        chain.append(frame)
+        frame = frame.parent
+    return chain
+
+
 def trace(root, params=None, group_modules: bool = True, collapse_modules: bool = False) -> Graph:
     """Walk the graph behind ``root`` (a Tensor or a sequence of them) into nodes and edges.
 
     ``params`` names the parameters: a Module (anything with ``named_parameters()``; its
-    ``named_modules()`` also names and nests the clusters) or a ``{name: tensor}`` dict. With
-    ``group_modules``, each op sits in a cluster for the module call that made it (the op's
-    ``_scope``); with ``collapse_modules``, each call of an innermost module (Linear, ReLU)
-    becomes one node that absorbs its parameters.
+    ``named_modules()`` also names the clusters) or a ``{name: tensor}`` dict. With
+    ``group_modules``, each op sits in a cluster for the module call that made it (recorded by
+    ``Module.__call__``); with ``collapse_modules``, each call of an innermost module (Linear,
+    ReLU) becomes one node that absorbs its parameters.
     """
     roots = _as_roots(root)
     param_names = _param_names(params)
     modules = _Modules(params)
     order = toposort(*roots, include_constants=True)
     root_ids = {id(r) for r in roots}
-    calls = _module_calls(order, modules)
+    calls = {id(t): _calls(t) for t in order if t._ctx is not None}
 
     consumers: dict[int, list[Tensor]] = {}
     for t in order:
-        for p in t._parents:
+        for p in parents(t):
             consumers.setdefault(id(p), []).append(t)
 
     def calls_of(t: Tensor) -> list:
         """An op's module calls, innermost first; for a parameter or constant, the calls that
         all its consumers share (so a layer's weight sits in the layer's box); none for data."""
-        if t._parents:
+        if t._ctx is not None:
             return calls[id(t)]
         if _leaf_kind(t, id(t) in param_names) == "input":
             return []
@@ -140,7 +143,7 @@ def trace(root, params=None, group_modules: bool = True, collapse_modules: bool 
         shared = set.intersection(*(set(u) for u in users)) if users else set()
         return [c for c in users[0] if c in shared] if users else []
 
-    clusters: dict[tuple, Cluster] = {}
+    clusters: dict = {}
 
     def cluster_of(chain: list) -> str | None:
         """The cluster of the innermost call in ``chain``, creating it and its outer ones."""
@@ -150,23 +153,24 @@ def trace(root, params=None, group_modules: bool = True, collapse_modules: bool 
             call = chain[depth]
             if call not in clusters:
                 parent = clusters[chain[depth + 1]].id if depth + 1 < len(chain) else None
-                clusters[call] = Cluster(f"cluster_{len(clusters)}", modules.label(call[0]),
+                clusters[call] = Cluster(f"cluster_{len(clusters)}", modules.label(call.module),
                                          parent)
         return clusters[chain[0]].id
 
     nodes: list[Node] = []
-    collapsed: dict[tuple, Node] = {}
+    numbers: list[tuple[str, str]] = []  # (constant's node, its op's node)
+    collapsed: dict = {}
     drawn_as: dict[int, str] = {}  # id(tensor) -> id of the node that draws it
     for i, t in enumerate(order):
         chain = calls_of(t)
-        if collapse_modules and chain and _is_innermost(chain[0][0]):
+        if collapse_modules and chain and _is_innermost(chain[0].module):
             node = collapsed.get(chain[0])
             if node is None:
-                node = Node(f"m{len(collapsed)}", "module", modules.label(chain[0][0]), t.shape,
-                            None, t, cluster_of(chain[1:]))
+                node = Node(f"m{len(collapsed)}", "module", modules.label(chain[0].module),
+                            t.shape, None, t, cluster_of(chain[1:]))
                 collapsed[chain[0]] = node
                 nodes.append(node)
-            if t._parents:
+            if t._ctx is not None:
                 node.tensor, node.shape = t, t.shape  # the call's last op makes its output
             elif t.requires_grad:
                 node.params.append(t)
@@ -175,12 +179,18 @@ def trace(root, params=None, group_modules: bool = True, collapse_modules: bool 
             node = _tensor_node(f"t{i}", t, param_names.get(id(t)))
             node.cluster = cluster_of(chain)
             node.output = id(t) in root_ids
+            for k, value in (_number_inputs(t) if t._ctx is not None else ()):  # a number the
+                # code mixed in: a dashed box
+                const = Tensor(np.asarray(value, dtype=t.dtype if t.dtype.kind == "f" else None))
+                nodes.append(Node(f"t{i}c{k}", "const", f"{value:.4g}", (), str(const.dtype),
+                                  const, node.cluster))
+                numbers.append((f"t{i}c{k}", node.id))
             nodes.append(node)
         drawn_as[id(t)] = node.id
 
-    edges, seen = [], set()
+    edges, seen = list(numbers), set()
     for t in order:
-        for p in t._parents:
+        for p in parents(t):
             edge = (drawn_as[id(p)], drawn_as[id(t)])
             if edge[0] == edge[1]:
                 continue
@@ -211,56 +221,11 @@ def _drop_single_node_clusters(nodes: list[Node], clusters: list[Cluster]) -> li
     return kept[::-1]
 
 
-def _module_calls(order: list[Tensor], modules: _Modules) -> dict[int, list]:
-    """For each op, the module calls it ran inside, innermost first, as (module, call id) keys.
-
-    A Module used twice (MLP's one shared activation) records the same ``_scope`` on the ops of
-    both calls; they are told apart as the connected pieces of the graph inside that module: two
-    ops belong to one call of module M if a chain of parent links joins them without leaving M.
-    Union-find, iterative. Back-to-back calls (``lin(lin(x))``) touch, so they share one box.
-    """
-    outer: dict[int, list] = {}
-
-    def nesting(module) -> list:
-        if id(module) not in outer:
-            chain, m = [], module
-            while m is not None:
-                chain.append(m)
-                m = modules.parent(m)
-            outer[id(module)] = chain
-        return outer[id(module)]
-
-    link: dict[tuple, tuple] = {}
-
-    def root_of(key: tuple) -> tuple:
-        top = key
-        while link.get(top, top) != top:
-            top = link[top]
-        while key != top:  # path compression keeps later finds short
-            link[key], key = top, link[key]
-        return top
-
-    chains = {id(t): nesting(t._scope) if t._scope is not None else [] for t in order
-              if t._parents}
-    for t in order:
-        for p in t._parents:
-            if id(p) not in chains:
-                continue
-            shared = {id(m) for m in chains[id(p)]}
-            for m in chains[id(t)]:
-                if id(m) in shared:
-                    a, b = root_of((id(m), id(t))), root_of((id(m), id(p)))
-                    if a != b:
-                        link[a] = b
-    return {t_id: [(m, root_of((id(m), t_id))[1]) for m in chain]
-            for t_id, chain in chains.items()}
-
-
 def _as_roots(root) -> tuple[Tensor, ...]:
     roots = (root,) if isinstance(root, Tensor) else tuple(root) if isinstance(
         root, (list, tuple)) else ()
     if not roots or not all(isinstance(r, Tensor) for r in roots):
-        raise TypeError(
+        raise ArgumentError(
             f"draw_graph: root must be a Tensor or a non-empty list of Tensors, got "
             f"{type(root).__name__}; pass the loss (or the outputs) you want to see"
         )
@@ -275,7 +240,7 @@ def _param_names(params) -> dict[int, str]:
         return {id(t): n for n, t in params.named_parameters()}
     if isinstance(params, Mapping) and all(isinstance(t, Tensor) for t in params.values()):
         return {id(t): str(n) for n, t in params.items()}
-    raise TypeError(
+    raise ArgumentError(
         f"draw_graph: params must be a Module (with named_parameters()) or a dict of "
         f"{{name: Tensor}}, got {type(params).__name__}"
     )
@@ -297,21 +262,72 @@ def _leaf_kind(t: Tensor, named: bool) -> str:
 def _tensor_node(node_id: str, t: Tensor, param_name: str | None) -> Node:
     """A leaf tensor, or an op with the tensor it made folded in."""
     dtype = str(t.dtype)
-    if t._parents:
-        attrs = ", ".join(f"{k}={v}" for k, v in (t._attrs or {}).items() if v is not None)
-        title = f"{t._op}({attrs})" if attrs else t._op
+    if t._ctx is not None:
+        title = op_title(t._ctx)
         if t.name:
             title = f"{t.name} = {title}"
-        shown = dtype if t._parents[0].dtype != t.dtype else None  # astype, or int -> float
+        first = t._ctx.parents[0] if t._ctx.parents else None
+        shown = dtype if first is not None and first.dtype != t.dtype else None
         return Node(node_id, "op", title, t.shape, shown, t)
     kind = _leaf_kind(t, param_name is not None)
     if kind == "const" and not t.name:
         title = f"{t.data.item():.4g}"
     else:
         title = param_name or t.name or kind
-    if t._op:  # computed by an op while nothing required grad: data as far as autodiff knows
-        title += f" (from {t._op})"
     return Node(node_id, kind, title, t.shape, dtype, t)
+
+
+def op_title(ctx) -> str:
+    """``sum(axis=1)``, ``pow(exponent=2)``: an op and the arguments that change its meaning
+    (numbers, strings and axes; not arrays, and not defaults that say nothing)."""
+    shown = []
+    names = _argument_names(ctx.fn)
+    for name, value in zip(names, ctx.inputs):
+        if not isinstance(value, Tensor) and _simple(value) and not _is_number_node(name, value):
+            shown.append((name, value))
+    for name, value in (ctx.attrs or {}).items():
+        if name == "axes":
+            name, value = "axis", (value[0] if isinstance(value, tuple) and len(value) == 1
+                                   else value)
+        if name == "index":
+            value = describe_index(value)
+        if _simple(value) and value is not None and value is not False:
+            shown.append((name, value))
+    text = ", ".join(f"{k}={v}" for k, v in shown)
+    return f"{ctx.op}({text})" if text else ctx.op
+
+
+def _is_number_node(name: str, value) -> bool:
+    """A number operand (``x * 2``) is drawn as its own box; an exponent is an attribute."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and name != "exponent"
+
+
+def _number_inputs(t: Tensor) -> list:
+    ctx = t._ctx
+    names = _argument_names(ctx.fn)
+    return [(k, v) for k, (n, v) in enumerate(zip(names, ctx.inputs)) if _is_number_node(n, v)]
+
+
+_ARGUMENTS: dict = {}
+
+
+def _argument_names(fn) -> list:
+    """The names of forward's positional parameters after ``ctx``."""
+    names = _ARGUMENTS.get(fn)
+    if names is None:
+        try:
+            params = list(inspect.signature(fn.forward).parameters.values())[1:]
+        except (TypeError, ValueError):
+            params = []
+        names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        _ARGUMENTS[fn] = names
+    return names
+
+
+def _simple(value) -> bool:
+    if isinstance(value, (bool, int, float, str, np.dtype)) or value is None:
+        return True
+    return isinstance(value, tuple) and all(isinstance(v, (int, np.integer)) for v in value)
 
 
 # --- the renderer: nodes and edges -> graphviz.Digraph ----------------------------------------
@@ -351,7 +367,7 @@ def grad_level(norm: float) -> tuple[str, str, str]:
 def grad_norm(node: Node) -> float | None:
     """The L2 norm of the gradient this node carries (a module: over all its parameters)."""
     grads = [p.grad for p in node.params] if node.kind == "module" else [node.tensor.grad]
-    grads = [g for g in grads if g is not None]
+    grads = [g.data for g in grads if g is not None]
     if not grads:
         return None
     return math.sqrt(sum(float(np.square(g, dtype=np.float64).sum()) for g in grads))
@@ -408,7 +424,8 @@ def to_digraph(graph: Graph, show_values: bool = False, show_grads: bool = False
                rankdir: str = "TB") -> GraphDrawing:
     """Style the records of ``trace`` as a Digraph: one node per Node, clusters nested."""
     if rankdir not in ("TB", "LR", "BT", "RL"):
-        raise ValueError(f"draw_graph: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {rankdir!r}")
+        raise ArgumentError(f"draw_graph: rankdir must be 'TB', 'LR', 'BT' or 'RL', got "
+                            f"{rankdir!r}")
     dot = GraphDrawing(
         name="tinygrad_np", format="png",
         graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.3", "ranksep": "0.35"},

@@ -5,7 +5,7 @@ MLP, the activations and Dropout; ``init.py`` the weight initializers; ``losses.
 and ``accuracy``; ``checkpoint.py`` atomic ``save`` / ``load`` of state dicts.
 """
 
-from . import init
+from . import functional, init
 from .checkpoint import load, save
 from .layers import (
     MLP,
@@ -31,6 +31,6 @@ from .module import IncompatibleKeys, Module
 __all__ = [
     "MLP", "Dropout", "IncompatibleKeys", "Linear", "LogSoftmax", "Module", "ReLU", "Sequential",
     "Sigmoid", "Softmax", "Tanh", "accuracy", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "cross_entropy", "init", "load", "mse_loss", "nll_loss",
-    "save",
+    "binary_cross_entropy_with_logits", "cross_entropy", "functional", "init", "load", "mse_loss",
+    "nll_loss", "save",
 ]

@@ -37,9 +37,9 @@ import math
 
 import numpy as np
 
-from ..errors import ShapeError
+from .._modes import get_default_dtype
+from ..errors import ArgumentError, ShapeError
 from ..random import get_rng
-from ..tensor import get_default_dtype
 
 
 def _cast(values: np.ndarray, dtype) -> np.ndarray:
@@ -129,7 +129,7 @@ def get(init, where: str):
         return init
     name = ALIASES.get(init, init)
     if name not in SCHEMES:
-        raise ValueError(
+        raise ArgumentError(
             f"{where}: unknown init {init!r}; use one of {', '.join([*SCHEMES, *ALIASES])}, or a "
             "function fn(shape, rng, dtype) returning an array, e.g. "
             "lambda s, rng, dtype: nn.init.uniform(s, -0.05, 0.05, rng, dtype)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
+from ..errors import ArgumentError, ShapeError
 from ..random import get_rng
 from ..tensor import Tensor, get_default_dtype
 from . import init as initializers
@@ -37,7 +38,18 @@ class Linear(Module):
             self.bias = Tensor(np.asarray(b, dtype=dtype), requires_grad=True)
 
     def forward(self, x):
-        return ops.linear(x, self.weight, self.bias)  # matmul's errors name both shapes
+        try:
+            return ops.linear(x, self.weight, self.bias)
+        except ShapeError:
+            shape = getattr(x, "shape", None)
+            if shape is None or (len(shape) and shape[-1] == self.in_features):
+                raise
+            raise ShapeError(
+                f"{type(self).__name__}({self.extra_repr()}): an input of shape {tuple(shape)} "
+                f"has {shape[-1] if shape else 'no'} features in its last dimension, but this "
+                f"layer takes {self.in_features} (in_features); flatten images first "
+                "(x.flatten(1)) or check the layer sizes"
+            ) from None
 
     def extra_repr(self) -> str:
         bias = "" if self.bias is not None else ", bias=False"
@@ -121,7 +133,8 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, rng=None):
         if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p is the probability of zeroing an element and must be in "
+            raise ArgumentError(f"Dropout: p is the probability of zeroing an element and must be "
+                                f"in "
                              f"[0, 1], got {p}")
         self.p = p
         self.rng = rng
@@ -152,9 +165,10 @@ class MLP(Module):
     def __init__(self, sizes, activation: str = "relu", dropout: float = 0.0, init=None,
                  bias_init="zeros", rng=None, dtype=None):
         if len(sizes) < 2:
-            raise ValueError(f"MLP: sizes must list at least input and output widths, got {sizes}")
+            raise ArgumentError(f"MLP: sizes must list at least input and output widths, got "
+                                f"{sizes}")
         if activation not in ACTIVATIONS:
-            raise ValueError(f"MLP: unknown activation {activation!r}; use one of "
+            raise ArgumentError(f"MLP: unknown activation {activation!r}; use one of "
                              f"{', '.join(ACTIVATIONS)}")
         rng = get_rng(rng)
         init = init or DEFAULT_INIT[activation]

@@ -1,0 +1,467 @@
+"""Backward: walk the recorded graph, compute every gradient, then write them.
+
+``run_backward`` is the whole engine. It orders the graph once (``toposort``, iterative: a
+100,000-op chain works), pops each node's gradient from a dict, runs the hooks, calls the op's
+backward and checks what comes back (one gradient per input, of a shape that fits and a
+floating dtype), summing a broadcast gradient back to its input's shape. Nothing is written
+while it walks: only when every gradient is known are the leaves' ``.grad`` updated, under one
+lock (so backward from several threads into a shared parameter adds up exactly), and then,
+unless ``retain_graph``, the graph is freed. A backward that fails leaves every ``.grad`` and
+the graph as they were.
+
+First order (the default) runs every formula on NumPy arrays; ``create_graph=True`` runs the
+same formulas on Tensors, with grad mode on, so the gradients carry a graph of their own.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from .. import _kernels, _modes
+from ..errors import AnomalyError, GraphError
+from . import function as _fn
+from .function import Context, TensorBase, _Output, new_tensor, nonfinite, op_name
+
+_commit_lock = threading.Lock()
+
+
+def toposort(*roots: TensorBase, include_constants: bool = False) -> list:
+    """Every tensor the roots depend on, each after all of its inputs (iterative DFS).
+
+    By default only tensors that require grad are visited (what backward needs); the graph
+    drawer asks for constants and inputs too.
+    """
+    order, seen = [], set()  # Tensors hash by identity, so they key sets directly
+    stack = [(r, False) for r in reversed(roots)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        ctx = node._ctx
+        if ctx is not None:
+            for parent in reversed(ctx.inputs):
+                if isinstance(parent, TensorBase) and parent not in seen and (
+                        include_constants or parent._requires_grad):
+                    stack.append((parent, False))
+    return order
+
+
+def seed_for(root, gradient, create_graph: bool, where: str):
+    """The gradient that starts a backward at ``root``, and the ids of arrays the caller owns."""
+    if gradient is None:
+        if root._data.size != 1:
+            raise GraphError(
+                f"{where}: output of {_op_of(root)} has shape {tuple(root._data.shape)}; "
+                "backward() without a gradient needs a scalar (call .sum() or .mean() first, or "
+                "pass gradient= with the same shape)"
+            )
+        seed = np.ones_like(root._data)
+        return (new_tensor(type(root), seed, None) if create_graph else seed), ()
+    if isinstance(gradient, TensorBase):
+        data = gradient._data
+    else:
+        data = np.asarray(gradient, dtype=root._data.dtype)
+    if data.shape != tuple(root._data.shape):
+        raise GraphError(
+            f"{where}: gradient has shape {tuple(data.shape)} but the output of "
+            f"{_op_of(root)} has shape {tuple(root._data.shape)}; pass a gradient of the output's "
+            "shape (d loss / d output)"
+        )
+    if data.dtype != root._data.dtype:
+        data = data.astype(root._data.dtype)
+    if create_graph:
+        return (gradient if isinstance(gradient, TensorBase) and gradient._data is data
+                else new_tensor(type(root), data, None)), ()
+    return data, (id(data),)
+
+
+def _op_of(t) -> str:
+    return "a leaf" if t._ctx is None else op_name(t._ctx.fn)
+
+
+def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs=None,
+                 accumulate: bool = True, allow_unused: bool = True, foreign=()):
+    """Compute the gradients of ``roots`` (seeded with ``seeds``) and, if ``accumulate``, add
+    them into the ``.grad`` of the leaves (or of ``inputs`` only, when given).
+
+    Returns ``{tensor: gradient}`` for ``inputs`` (arrays in first order, Tensors with
+    ``create_graph``). ``foreign`` holds ids of seed arrays the caller owns (never kept as a
+    ``.grad``).
+    """
+    order = toposort(*roots)
+    wanted = None if inputs is None else set(inputs)
+    needed = None if wanted is None else _leading_to(order, wanted)
+    grads: dict = {}
+    for r, s in zip(roots, seeds):
+        grads[r] = s if r not in grads else grads[r] + s
+    anomaly = _modes.state.anomaly
+    foreign = set(foreign)
+    results, retained, done = {}, {}, []
+    multi: dict = {}  # ctx of a multi-output op -> [gradients so far, outputs still to visit]
+    for node in reversed(order):
+        ctx = node._ctx
+        g = grads.pop(node, None)
+        if g is not None:
+            if node._hooks:
+                g = _run_hooks(node, g, create_graph, foreign)
+            if wanted is None:
+                if ctx is None:
+                    results[node] = g
+                    continue
+                if node._retain:
+                    retained[node] = g
+            elif node in wanted:
+                results[node] = g
+        if ctx is None:
+            continue
+        if ctx.n_outputs == 1:
+            if g is None or (needed is not None and node not in needed):
+                continue
+            g_all = (g,)
+        else:  # run the op's backward once, when its last output has its gradient
+            entry = multi.get(ctx)
+            if entry is None:
+                entry = multi[ctx] = [[None] * ctx.n_outputs, _siblings_in(ctx, order)]
+            if g is not None:
+                entry[0][node._index] = g
+            entry[1] -= 1
+            if entry[1]:
+                continue
+            g_all = multi.pop(ctx)[0]
+            if all(x is None for x in g_all) or (needed is not None and node not in needed):
+                continue
+            if ctx.materialize_grads:
+                g_all = _zeros_for_missing(ctx, node, g_all, create_graph)
+        _backward_node(ctx, node, g_all, grads, create_graph, anomaly, foreign, done, needed)
+
+    if wanted is not None and not allow_unused:
+        unused = [i for i, t in enumerate(inputs) if t not in results]
+        if unused:
+            raise GraphError(
+                f"grad: input {unused[0]} (shape {tuple(inputs[unused[0]]._data.shape)}) was not "
+                "used to compute the outputs, so it has no gradient; pass allow_unused=True to "
+                "get None for it"
+            )
+    if accumulate:
+        with _commit_lock:
+            committed: set = set()
+            for t, g in results.items():
+                if t._requires_grad and (t._ctx is None or wanted is not None):
+                    _add_to_grad(t, g, create_graph, foreign, committed)
+            for t, g in retained.items():
+                _add_to_grad(t, g, create_graph, foreign, committed)
+    if not retain_graph:
+        for ctx in done:
+            ctx.saved_tensors = ()
+            ctx.freed = True
+            if ctx.stash is not None:
+                ctx.stash = None
+    return results
+
+
+def _leading_to(order: list, wanted: set) -> set:
+    """The nodes from which a wanted tensor can be reached: backward needs to run only there."""
+    needed = set()
+    for node in order:  # inputs come before the ops that use them
+        ctx = node._ctx
+        if node in wanted or (ctx is not None and any(
+                isinstance(p, TensorBase) and p in needed for p in ctx.inputs)):
+            needed.add(node)
+    return needed
+
+
+def _siblings_in(ctx: Context, order: list) -> int:
+    """How many outputs of a multi-output op the walk will visit."""
+    members = set(order)
+    return sum(1 for ref in ctx.outputs if (o := ref()) is not None and o in members)
+
+
+def _run_hooks(node, g, tensor_mode: bool, foreign: set):
+    """Call the tensor's hooks in order; each may return a replacement gradient."""
+    for hook in list(node._hooks.values()):
+        arg = g if tensor_mode else new_tensor(type(node), g, None)
+        out = hook(arg)
+        if out is None:
+            continue
+        if isinstance(out, TensorBase):
+            out = out if tensor_mode else out._data
+        elif not tensor_mode:
+            out = np.asarray(out)
+        if tuple(out.shape) != tuple(node._data.shape):
+            raise GraphError(f"register_hook: a hook on a tensor of shape "
+                             f"{tuple(node._data.shape)} returned a gradient of shape "
+                             f"{tuple(out.shape)}; return None or a gradient of the same shape")
+        if not tensor_mode:
+            foreign.add(id(out))  # the hook may keep it: never adopt it as a .grad
+        g = out
+    return g
+
+
+def _backward_node(ctx, node, g_all, grads, tensor_mode, anomaly, foreign, done, needed):
+    """Run one op's backward and add what it returns into ``grads``."""
+    if ctx.freed or ctx.stamp != _fn._last_write or ctx.checksums is not None:
+        _check_saved(ctx, node)
+    fn = ctx.fn
+    user = not fn.array_mode
+    if tensor_mode or user:
+        result = _call_with_tensors(ctx, node, g_all, tensor_mode)
+    elif fn.fast_backward is not None and _kernels.ENABLED:
+        result = fn.fast_backward(ctx, *g_all)
+    else:
+        result = fn.backward(ctx, *g_all)
+    done.append(ctx)
+    inputs = ctx.inputs
+    if type(result) is not tuple:
+        result = (result,)
+    if len(result) != len(inputs):
+        _check_count(fn, result, inputs)
+    for i, gi in enumerate(result):
+        if gi is None:
+            continue
+        inp = inputs[i]
+        if not isinstance(inp, TensorBase) or not inp._requires_grad:
+            continue
+        if needed is not None and inp not in needed:
+            continue
+        data = inp._data
+        if (tensor_mode or user or type(gi) is not np.ndarray or gi.shape != data.shape
+                or gi.dtype != data.dtype):
+            gi = _fit(fn, i, inp, gi, tensor_mode, user)
+            if user and not tensor_mode:
+                foreign.add(id(gi))  # a user's array may be saved somewhere: never adopt it
+        if anomaly:
+            _check_grad(ctx, node, inp, gi)
+        prev = grads.get(inp)
+        grads[inp] = gi if prev is None else prev + gi
+
+
+def _check_saved(ctx, node) -> None:
+    """Raise if the op's record can no longer give a right gradient: freed by an earlier
+    backward, or holding an array that was written after the op saved it."""
+    if ctx.freed:
+        raise GraphError(
+            f"backward: the graph through {op_name(ctx.fn)} (output shape "
+            f"{tuple(node._data.shape)}) was freed by an earlier backward(); pass "
+            "retain_graph=True to the first backward() if you need to go through the graph twice"
+        )
+    if ctx.stamp != _fn._last_write:
+        _check_writes(ctx, node)
+    if ctx.checksums is not None:
+        _check_checksums(ctx, node)
+
+
+def _call_with_tensors(ctx, node, g_all, tensor_mode: bool):
+    """A backward that takes Tensors: any op in create_graph mode, and a user's Function."""
+    saved = ctx.saved_tensors
+    ctx.saved_tensors = _resolve_saved(ctx, node)  # for the length of this call
+    if not tensor_mode:  # a user's backward in first order: Tensors in, no recording
+        g_all = [x if x is None else new_tensor(type(node), x, None) for x in g_all]
+    try:
+        with (_modes.enable_grad() if tensor_mode else _modes.no_grad()):
+            return ctx.fn.backward(ctx, *g_all)
+    finally:
+        ctx.saved_tensors = saved
+
+
+def _check_count(fn, result, inputs) -> None:
+    if len(result) > len(inputs) and all(r is None for r in result[len(inputs):]):
+        return
+    raise GraphError(
+        f"backward of {op_name(fn)}: returned {len(result)} gradient(s) for {len(inputs)} "
+        "input(s) of forward; return one per positional input of forward, None where there is "
+        "no gradient"
+    )
+
+
+def _zeros_for_missing(ctx, node, g_all, tensor_mode: bool) -> list:
+    """Zeros for the outputs that received no gradient (PyTorch's materialize_grads)."""
+    out = []
+    for x, o in zip(g_all, _outputs(ctx, node)):
+        if x is None:
+            x = np.zeros_like(o._data)
+            if tensor_mode:
+                x = new_tensor(type(node), x, None)
+        out.append(x)
+    return out
+
+
+def _outputs(ctx, node) -> list:
+    if ctx.n_outputs == 1:
+        return [node]
+    outs = [ref() for ref in ctx.outputs]
+    if any(o is None for o in outs):
+        raise GraphError(f"backward of {op_name(ctx.fn)}: an output was freed before backward "
+                         "and its gradient cannot be made as zeros")
+    return outs
+
+
+def _fit(fn, i: int, inp, gi, tensor_mode: bool, user: bool):
+    """Check a gradient against its input: the shape (summing broadcast axes back), the dtype."""
+    if tensor_mode:
+        if not isinstance(gi, TensorBase):
+            gi = new_tensor(type(inp), np.asarray(gi), None)
+        data = gi._data
+    else:
+        if isinstance(gi, TensorBase):
+            gi = gi._data
+        elif type(gi) is not np.ndarray:
+            gi = np.asarray(gi)
+        data = gi
+    shape = inp._data.shape
+    if data.shape != shape:
+        if (not tensor_mode and _kernels.ENABLED and data.ndim == 2 and data.shape[1:] == shape
+                and data.dtype.kind == "f"):
+            gi = _kernels.sum_rows(data)  # a bias added to every row: the common case
+        elif _broadcasts_to(shape, data.shape):
+            gi = sum_to(gi, shape, tensor_mode)
+        else:
+            raise GraphError(
+                f"backward of {op_name(fn)}: the gradient for input {i} has shape "
+                f"{tuple(data.shape)}, but input {i} has shape {tuple(shape)}; return a gradient "
+                "of the input's shape (or of a shape it broadcasts to, which is summed back)"
+            )
+    dtype = inp._data.dtype
+    gdtype = (gi._data if tensor_mode else gi).dtype
+    if gdtype != dtype:
+        if user or gdtype.kind not in "fc":
+            raise GraphError(
+                f"backward of {op_name(fn)}: the gradient for input {i} has dtype {gdtype}, but "
+                f"input {i} has dtype {dtype}; return it as {dtype} (e.g. .astype('{dtype}'))"
+            )
+        gi = gi.astype(dtype)  # a promoting op (float32 + float64): the input's own dtype
+    return gi
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether an array of ``shape`` broadcasts to ``target`` (NumPy's rules)."""
+    if len(shape) > len(target):
+        return False
+    return all(n == 1 or n == m for n, m in zip(shape[::-1], target[::-1]))
+
+
+def sum_to(g, shape: tuple, tensor_mode: bool = False):
+    """Sum ``g`` over the axes that broadcasting added or stretched, so it has ``shape``."""
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + k for k, n in enumerate(shape) if n == 1 and g.shape[lead + k] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
+
+
+def _resolve_saved(ctx: Context, node) -> tuple:
+    """``ctx.saved_tensors`` as Tensors: a primitive saved arrays, which stand for its inputs and
+    its output; a user's Function saved Tensors and placeholders for its outputs."""
+    out = []
+    for s in ctx.saved_tensors:
+        if isinstance(s, _Output):
+            out.append(_outputs(ctx, node)[s.index])
+        elif ctx.fn.array_mode and isinstance(s, np.ndarray):
+            if s is node._data:
+                out.append(node)
+                continue
+            for a in ctx.inputs:
+                if isinstance(a, TensorBase) and a._data is s:
+                    out.append(a)
+                    break
+            else:  # an array the op computed (a mask, indices): a constant of the formula
+                out.append(new_tensor(type(node), s, None))
+        else:
+            out.append(s)
+    return tuple(out)
+
+
+def _owner(ctx: Context, node, saved):
+    """The tensor whose array a saved value is, or None for the op's own constants."""
+    if isinstance(saved, _Output):
+        return _outputs(ctx, node)[saved.index]
+    if isinstance(saved, TensorBase):
+        return saved
+    if saved is node._data:
+        return node
+    for a in ctx.inputs:
+        if isinstance(a, TensorBase) and a._data is saved:
+            return a
+    return None
+
+
+def _check_writes(ctx: Context, node) -> None:
+    """Raise if an array this op saved was written in place after the op ran."""
+    for s in ctx.saved_tensors:
+        t = _owner(ctx, node, s)
+        if t is not None and t._stamp is not None and t._stamp[0] > ctx.stamp:
+            where = f" (created at {ctx.trace})" if ctx.trace else ""
+            raise GraphError(
+                f"backward of {op_name(ctx.fn)}{where}: {_describe(t, node)} was modified in "
+                f"place after {op_name(ctx.fn)} saved it for backward, so its gradient would be "
+                "wrong. Make the edit after backward() (an optimizer step, a load_state_dict, "
+                "t.data *= ...), work on a copy (x.clone()), or run the forward again"
+            )
+
+
+def _check_checksums(ctx: Context, node) -> None:
+    for s, crc in zip(ctx.saved_tensors, ctx.checksums):
+        if crc is None:
+            continue
+        t = _owner(ctx, node, s)
+        array = t._data if t is not None and not isinstance(s, np.ndarray) else s
+        if _fn._checksum(array) != crc:
+            what = _describe(t, node) if t is not None else "an array it saved"
+            raise GraphError(
+                f"backward of {op_name(ctx.fn)}: {what} was changed after {op_name(ctx.fn)} "
+                f"saved it for backward (created at {ctx.trace}): a raw write into its array "
+                "(e.g. x.data[...] = v); make such edits after backward() or on a copy"
+            )
+
+
+def _describe(t, node) -> str:
+    name = f" {t.name!r}" if getattr(t, "name", None) else ""
+    if t is node:
+        return f"its output{name} (shape {tuple(t._data.shape)})"
+    kind = "a leaf tensor" if t._ctx is None else f"the output of {op_name(t._ctx.fn)}"
+    return f"{kind}{name} of shape {tuple(t._data.shape)}"
+
+
+def _check_grad(ctx: Context, node, inp, g) -> None:
+    data = g._data if isinstance(g, TensorBase) else g
+    if data.dtype.kind == "f" and not np.isfinite(data).all():
+        raise AnomalyError(
+            f"detect_anomaly: backward of {op_name(ctx.fn)} (output shape "
+            f"{tuple(node._data.shape)}) produced {nonfinite(data)} in the gradient for its "
+            f"input of shape {tuple(inp._data.shape)}; the op was created at "
+            f"{ctx.trace or '<created before detect_anomaly was on>'}"
+        )
+
+
+def _add_to_grad(t, g, create_graph: bool, foreign: set, committed: set) -> None:
+    """Add ``g`` to ``t.grad``: a first-order gradient array no one else holds is kept as is,
+    and an existing ``.grad`` is added to in place, as in PyTorch."""
+    if create_graph:
+        if not isinstance(g, TensorBase):
+            g = new_tensor(type(t), g, None)
+        t._grad = g if t._grad is None else t._grad + g
+        return
+    if isinstance(g, TensorBase):
+        g = g._data
+    elif type(g) is not np.ndarray:
+        g = np.asarray(g, dtype=t._data.dtype)  # 0-d arithmetic gives NumPy scalars
+    current = t._grad
+    if current is None:
+        keep = (_kernels.ENABLED and g.base is None and id(g) not in foreign
+                and id(g) not in committed)
+        committed.add(id(g))
+        t._grad = new_tensor(type(t), g if keep else np.array(g, copy=True), None)
+        return
+    data = current._data
+    if not current._requires_grad and data.shape == g.shape and data.flags.writeable:
+        np.add(data, g, out=data, casting="unsafe")
+        _fn.note_write(current)
+    else:
+        t._grad = new_tensor(type(t), (data + g).astype(t._data.dtype, copy=False), None)

@@ -1,0 +1,378 @@
+"""The one way to define a differentiable op: a ``Function`` with ``forward`` and ``backward``.
+
+Every primitive of the library (``tinygrad_np/ops.py``) and every op a user writes is a
+subclass of ``Function``, called as ``Op.apply(*inputs)``. ``apply`` runs ``forward``, wraps
+its result in a new Tensor and, when grad mode is on and an input requires grad, records a
+``Context`` on it: the inputs, what forward saved for backward, and the write clock reading
+that the in-place guard checks at backward.
+
+Two forms, one mechanism:
+
+- A user's ``Function`` (PyTorch's form): ``forward(ctx, *args)`` receives Tensors and runs
+  without recording; ``backward(ctx, *grad_outputs)`` receives and returns Tensors, so a
+  backward written with Tensor operations is itself differentiable.
+- A library primitive sets ``array_mode = True``: ``forward`` receives the inputs' NumPy
+  arrays, and ``backward`` is one formula written with operations that exist on both arrays
+  and Tensors. A first-order backward calls it with arrays (no Tensor is made: the speed of
+  hand-written NumPy); ``create_graph=True`` calls the same formula with Tensors, so second
+  and third derivatives come from the same lines.
+
+The in-place guard (PyTorch's version counters, kept per array): every write the library
+makes into a tensor's array (in-place methods, ``t.data op= ...``, optimizers,
+``load_state_dict``) stamps that array with a tick of one global clock. An op records the
+clock's reading when it runs; at backward, if the clock has moved since, each array the op
+saved is checked and a newer stamp raises ``GraphError`` naming the tensor, the op and the
+line that created it. A first-order step pays one global read per op and one comparison per
+backward node. Raw NumPy writes (``t.data[0] = 5``) bypass the clock; ``detect_anomaly()``
+also catches those, by checksumming saved arrays.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import traceback
+import weakref
+import zlib
+
+import numpy as np
+
+from .. import _kernels, _modes
+from .._modes import state as _state
+from ..errors import AnomalyError
+
+# --- the tensor as the engine sees it ----------------------------------------------------------
+
+
+class TensorBase:
+    """The fields of a tensor that the engine reads and writes; ``tinygrad_np.Tensor`` adds the
+    user-facing API. Ops return tensors of their first Tensor input's class."""
+
+    __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "_index", "_stamp", "name",
+                 "_hooks", "_retain", "__weakref__")
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+
+def new_tensor(cls, data: np.ndarray, ctx, index: int = 0, stamp=None):
+    """A tensor of class ``cls`` holding ``data``, made by op ``ctx`` (None for a constant)."""
+    t = object.__new__(cls)
+    t._data = data
+    t._grad = None
+    t._requires_grad = ctx is not None
+    t._ctx = ctx
+    t._index = index
+    t._stamp = stamp
+    t.name = None
+    t._hooks = None
+    t._retain = False
+    return t
+
+
+# --- the write clock: the in-place guard -------------------------------------------------------
+
+_clock = itertools.count(1)
+_clock_lock = threading.Lock()
+_last_write = 0  # the clock reading of the most recent tracked write, anywhere
+
+
+def note_write(t: TensorBase) -> None:
+    """Record that ``t``'s array was just changed in place.
+
+    Every in-place writer in the library calls this; tensors that share an array (views,
+    ``detach()``) share its stamp, so a write through any of them is seen by all.
+    """
+    global _last_write
+    with _clock_lock:
+        tick = next(_clock)
+        stamp = t._stamp
+        if stamp is None:
+            t._stamp = stamp = [0]
+        stamp[0] = tick
+        _last_write = tick
+
+
+def note_writes(tensors) -> None:
+    """``note_write`` for several tensors written together (an optimizer step): one tick."""
+    global _last_write
+    with _clock_lock:
+        tick = next(_clock)
+        for t in tensors:
+            stamp = t._stamp
+            if stamp is None:
+                t._stamp = stamp = [0]
+            stamp[0] = tick
+        _last_write = tick
+
+
+def shared_stamp(t: TensorBase) -> list:
+    """``t``'s write stamp, created if it has none yet (for a new tensor sharing its array)."""
+    stamp = t._stamp
+    if stamp is None:
+        t._stamp = stamp = [0]
+    return stamp
+
+
+def version(t: TensorBase) -> int:
+    """The clock reading of the last tracked write into ``t``'s array (0: never written)."""
+    return 0 if t._stamp is None else t._stamp[0]
+
+
+# --- Context -----------------------------------------------------------------------------------
+
+
+class _Output:
+    """Stands in ``ctx.saved_tensors`` for one of the op's own outputs (holding the output
+    itself would make a reference cycle output -> ctx -> output)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int):
+        self.index = index
+
+
+class Context:
+    """What one op call keeps for its backward: ``ctx`` in ``forward`` and ``backward``.
+
+    ``save_for_backward(*values)`` in forward, ``saved_tensors`` in backward;
+    ``needs_input_grad[i]`` says whether input i needs a gradient; any other attribute
+    (``ctx.axis = axis``) can be set in forward and read in backward. The engine's fields:
+    ``fn`` (the Function), ``inputs``, ``attrs`` (forward's keyword arguments), ``stamp`` (the
+    write clock at forward), ``frame`` (the module call it ran in), ``trace`` (the user's line,
+    under detect_anomaly), ``freed``.
+    """
+
+    # defaults every op shares, overridden per instance only where an op differs
+    saved_tensors = ()  # what forward saved: arrays for a primitive (Tensors while a
+    # create_graph backward runs), Tensors for a user's Function
+    freed = False
+    n_outputs = 1
+    outputs = None
+    checksums = None
+    materialize_grads = True
+    trace = None
+    stash = None  # what a speed kernel keeps from its forward for its backward
+    stamp = 0
+    frame = None
+
+    def save_for_backward(self, *values) -> None:
+        self.saved_tensors = values
+
+    def mark_non_differentiable(self, *outputs) -> None:
+        """Outputs that get no gradient (indices, masks): they are returned not requiring grad."""
+        self.__dict__.setdefault("non_differentiable", []).extend(id(o) for o in outputs)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Whether an output that received no gradient is passed to backward as zeros (the
+        default) or as None."""
+        self.materialize_grads = bool(value)
+
+    @property
+    def op(self) -> str:
+        return op_name(self.fn)
+
+    @property
+    def parents(self) -> tuple:
+        """The inputs that are tensors, in argument order."""
+        return tuple(a for a in self.inputs if isinstance(a, TensorBase))
+
+
+_OP_NAMES: dict = {}
+
+
+def op_name(fn) -> str:
+    """The name an op goes by in messages and pictures: ``cross_entropy`` for the library's
+    ``CrossEntropy``, the class name itself for a user's Function."""
+    name = _OP_NAMES.get(fn)
+    if name is None:
+        name = fn.__name__
+        if fn.array_mode:
+            name = "".join(("_" + c.lower()) if c.isupper() and i else c.lower()
+                           for i, c in enumerate(name))
+        _OP_NAMES[fn] = name
+    return name
+
+
+# --- Function ----------------------------------------------------------------------------------
+
+
+class Function:
+    """Base class of every differentiable op. Subclass it and define static methods::
+
+        class Square(Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 2 * x * g
+
+        y = Square.apply(x)
+
+    ``backward`` returns one gradient per positional argument of ``forward`` (None where there
+    is none, as for non-tensor arguments), of that argument's shape: a gradient of a broadcast
+    shape is summed back to the input's shape, as in PyTorch. A wrong count, or a shape or
+    dtype that does not fit, raises ``GraphError`` naming the op and the input.
+    """
+
+    array_mode = False  # library primitives: forward gets NumPy arrays (see the module docs)
+    fast_forward = None  # an array-mode speed kernel used instead of forward when kernels are on
+    fast_backward = None
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must define forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("a Function subclass must define backward(ctx, *grad_outputs)")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        state = _state
+        grad_on = state.grad_enabled
+        record = False
+        proto = None
+        needs = []
+        arrays = []  # what an array-mode forward receives
+        for a in args:
+            if isinstance(a, TensorBase):
+                if proto is None:
+                    proto = a
+                need = grad_on and a._requires_grad
+                record = record or need
+                needs.append(need)
+                arrays.append(a._data)
+            else:
+                needs.append(False)
+                arrays.append(a)
+        ctx = Context()
+        ctx.fn, ctx.inputs, ctx.attrs = cls, args, kwargs
+        ctx.needs_input_grad = tuple(needs)
+        if not cls.array_mode:
+            return _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state)
+        if cls.fast_forward is not None and _kernels.ENABLED:
+            y = cls.fast_forward(ctx, *arrays, **kwargs)
+        else:
+            y = cls.forward(ctx, *arrays, **kwargs)
+        if type(y) is not np.ndarray:
+            y = np.asarray(y)  # NumPy reductions return scalars for 0-d results
+        out = new_tensor(type(proto), y, ctx if record else None,
+                         stamp=_alias_stamp(y, args) if y.base is not None else None)
+        if record:
+            ctx.stamp = _last_write
+            ctx.frame = state.frame
+            if state.anomaly:
+                _anomaly_record(ctx, (out,))
+        elif state.anomaly:
+            _check_finite_output(cls, (out,), args)
+        return out
+
+
+def _alias_stamp(y: np.ndarray, args) -> list | None:
+    """The write stamp of the input whose array ``y`` is, or is a view of (reshape, transpose,
+    basic indexing), so that a write through either is seen by the ops that saved the other."""
+    base = y if y.base is None else y.base
+    for a in args:
+        if isinstance(a, TensorBase):
+            d = a._data
+            if d is y or d is base or d.base is base:
+                return shared_stamp(a)
+    return None
+
+
+def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
+    """``apply`` for a Function in PyTorch's form: forward on Tensors, without recording."""
+    with _modes.no_grad():
+        result = cls.forward(ctx, *args, **kwargs)
+    single = not isinstance(result, tuple)
+    results = (result,) if single else result
+    if proto is None:
+        proto = next((r for r in results if isinstance(r, TensorBase)), None)
+        if proto is None:
+            return result  # no tensors in or out: nothing to record
+    skip = set(ctx.__dict__.get("non_differentiable", ()))
+    outputs, made = [], []
+    for r in results:
+        if isinstance(r, np.ndarray):
+            r = new_tensor(type(proto), r, None)
+        if not isinstance(r, TensorBase):
+            outputs.append(r)  # a number or None passes through, as in PyTorch
+            continue
+        keep = record and id(r) not in skip and r._data.dtype.kind == "f"
+        out = new_tensor(type(proto), r._data, ctx if keep else None, len(made),
+                         _alias_stamp(r._data, args))
+        # what forward saved of this output now stands for the recorded output
+        ctx.saved_tensors = tuple(_Output(len(made)) if s is r else s for s in ctx.saved_tensors)
+        outputs.append(out)
+        made.append(out)
+    ctx.n_outputs = len(made)
+    if record:
+        ctx.stamp = _last_write
+        ctx.frame = state.frame
+        ctx.outputs = tuple(weakref.ref(o) for o in made)
+        if state.anomaly:
+            _anomaly_record(ctx, made)
+    elif state.anomaly:
+        _check_finite_output(cls, made, args)
+    return outputs[0] if single else tuple(outputs)
+
+
+# --- anomaly mode ------------------------------------------------------------------------------
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def user_frame() -> str:
+    """The innermost stack frame outside tinygrad_np (subpackages included, so an op made in a
+    layer's forward points at the line that called the layer): where the user created an op."""
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
+    return "<unknown>"
+
+
+def nonfinite(a) -> str:
+    """'2 NaN and 1 Inf': what is not finite in array ``a``."""
+    n_nan, n_inf = int(np.isnan(a).sum()), int(np.isinf(a).sum())
+    return " and ".join(s for s in (f"{n_nan} NaN" if n_nan else "",
+                                    f"{n_inf} Inf" if n_inf else "") if s)
+
+
+def shapes(values) -> str:
+    return ", ".join(str(tuple(v.shape)) for v in values if hasattr(v, "shape"))
+
+
+def _check_finite_output(cls, outputs, args, trace=None) -> None:
+    for out in outputs:
+        data = out._data
+        if data.dtype.kind == "f" and not np.isfinite(data).all():
+            raise AnomalyError(
+                f"detect_anomaly: {op_name(cls)} produced {nonfinite(data)} in its output of "
+                f"shape {tuple(data.shape)} from inputs {shapes(a for a in args)}; created at "
+                f"{trace or user_frame()}"
+            )
+
+
+def _checksum(a) -> int | None:
+    return zlib.crc32(np.ascontiguousarray(a).view(np.uint8)) if isinstance(a, np.ndarray) \
+        else None
+
+
+def _anomaly_record(ctx: Context, outputs) -> None:
+    ctx.trace = user_frame()
+    _check_finite_output(ctx.fn, outputs, ctx.inputs, ctx.trace)
+    ctx.checksums = tuple(_checksum(_array(s)) for s in ctx.saved_tensors)
+
+
+def _array(value):
+    if isinstance(value, TensorBase):
+        return value._data
+    return value if isinstance(value, np.ndarray) else None
