@@ -1,6 +1,12 @@
 """nn.save / nn.load: round trips, atomic writes, and clear errors for bad files."""
 
+import errno
+import io
 import os
+import signal
+import stat
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -78,7 +84,7 @@ def test_a_crash_between_write_and_rename_keeps_the_previous_checkpoint(tmp_path
         raise OSError("simulated crash before the rename")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError, match="simulated crash"):
+    with pytest.raises(CheckpointError, match=f"cannot write {path}: simulated crash"):
         nn.save(model.state_dict(), path)
     monkeypatch.undo()
     back = nn.load(path)
@@ -105,3 +111,127 @@ def test_saved_model_loads_into_a_fresh_model(tmp_path):
     fresh.load_state_dict(nn.load(str(tmp_path / "m.npz")))
     for p, q in zip(model.parameters(), fresh.parameters()):
         np.testing.assert_array_equal(p.data, q.data)
+
+
+# --- where and how the file is written -----------------------------------------------------------
+
+
+def test_saving_onto_a_symlink_writes_through_to_its_target(tmp_path):
+    (tmp_path / "runs").mkdir()
+    target = tmp_path / "runs" / "real.npz"
+    link = tmp_path / "latest.npz"
+    link.symlink_to(target)  # dangling: open() would create the target, so must save
+    nn.save({"step": 1}, link)
+    nn.save({"step": 2}, link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert int(nn.load(target)["step"]) == 2
+    assert sorted(os.listdir(tmp_path)) == ["latest.npz", "runs"]
+    assert os.listdir(tmp_path / "runs") == ["real.npz"]
+
+
+def test_overwriting_keeps_the_files_permissions(tmp_path):
+    path = tmp_path / "private.npz"
+    nn.save({"step": 1}, path)
+    path.chmod(0o600)
+    nn.save({"step": 2}, path)
+    assert path.stat().st_mode & 0o777 == 0o600 and int(nn.load(path)["step"]) == 2
+
+
+def test_the_rename_is_made_durable_by_flushing_the_folder(tmp_path, monkeypatch):
+    flushed, renamed = [], []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        flushed.append(("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file", bool(renamed)))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        renamed.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    nn.save({"w": np.zeros(3)}, tmp_path / "c.npz")
+    assert flushed == [("file", False), ("dir", True)]  # the data before renaming, then the folder
+
+
+def test_a_directory_or_a_missing_folder_is_refused_before_writing(tmp_path):
+    with pytest.raises(CheckpointError, match=f"{tmp_path} is a directory; pass a file name"):
+        nn.save({"w": np.zeros(1)}, tmp_path)
+    missing = tmp_path / "no" / "such" / "c.npz"
+    with pytest.raises(CheckpointError, match="folder .*no/such does not exist; create it"):
+        nn.save({"w": np.zeros(1)}, missing)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_full_disk_keeps_the_old_checkpoint_and_leaves_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "c.npz"
+    nn.save({"step": 1}, path)
+    real_fdopen = os.fdopen
+
+    class FullDisk(io.RawIOBase):  # a file whose disk fills up after 100 bytes
+        def __init__(self, f):
+            self.f, self.room = f, 100
+
+        def writable(self):
+            return True
+
+        def write(self, b):
+            if len(b) > self.room:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            self.room -= len(b)
+            return self.f.write(b)
+
+        def fileno(self):
+            return self.f.fileno()
+
+        def close(self):
+            self.f.close()
+            super().close()
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+    with pytest.raises(CheckpointError, match=f"cannot write {path}: No space left on device; "
+                                              "the file was left as it was") as info:
+        nn.save({"step": 2, "w": np.zeros(1000)}, path)
+    assert "Free disk space" in str(info.value)
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == ["c.npz"] and int(nn.load(path)["step"]) == 1
+
+
+KILLED_WRITER = """
+import os, signal, sys, time
+import numpy as np
+from tinygrad_np import nn
+
+def die(src, dst):  # just before the rename, once all three writers got this far
+    while len(os.listdir(os.path.dirname(dst))) < 3:
+        time.sleep(0.01)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+os.replace = die
+nn.save({"w": np.zeros(100_000)}, sys.argv[1])
+"""
+
+
+def test_later_saves_remove_the_temporaries_of_killed_writers_but_not_of_live_ones(tmp_path):
+    path = tmp_path / "c.npz"
+    writers = [subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path)])
+               for _ in range(3)]
+    assert [w.wait(timeout=60) for w in writers] == [-signal.SIGKILL] * 3
+    left = sorted(os.listdir(tmp_path))
+    assert len(left) == 3 and all(name.startswith("c.npz.tmp-") for name in left)
+
+    # the temporaries of two live writers: this process and a running child
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        host = left[0].split("-")[1]
+        live = [f"other.npz.tmp-{host}-{pid}-0123abcd" for pid in (os.getpid(), sleeper.pid)]
+        for name in live:
+            (tmp_path / name).write_bytes(b"half a checkpoint")
+        nn.save({"step": 1}, tmp_path / "other.npz")
+        assert sorted(os.listdir(tmp_path)) == sorted(["c.npz", "other.npz"][1:] + live)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    nn.save({"step": 2}, path)  # the sleeper is gone now: its temporary goes too
+    assert sorted(os.listdir(tmp_path)) == sorted(["c.npz", "other.npz", live[0]])

@@ -182,6 +182,11 @@ CATALOGUE = [
      tg.CheckpointError, ["nn.load", "model.npz", "truncated"]),
     ("a foreign checkpoint file", lambda tmp: checkpoint_file(tmp, lambda b: b"hello world"),
      tg.CheckpointError, ["nn.load", "model.npz", "not an .npz checkpoint"]),
+    ("saving a checkpoint onto a directory", lambda tmp: nn.save({"w": np.zeros(1)}, tmp),
+     tg.CheckpointError, ["nn.save", "is a directory", "pass a file name"]),
+    ("saving a checkpoint into a folder that does not exist",
+     lambda tmp: nn.save({"w": np.zeros(1)}, tmp / "runs" / "c.npz"),
+     tg.CheckpointError, ["nn.save", "runs does not exist", "os.makedirs"]),
     # data
     ("a corrupt IDX file", corrupt_idx, tg.DataError, ["load_idx", "images.idx", "dimensions"]),
     ("a data directory that does not exist", lambda: data.mnist("/nonexistent/mnist"),

@@ -6,17 +6,20 @@ back as 0-d arrays (``int(state["epoch"])`` reads one). No pickle is involved, s
 file cannot run code.
 
 The file is written to a temporary file in the same folder, flushed to disk, and renamed over
-the target (``os.replace`` is atomic): a crash mid-write leaves the previous checkpoint intact.
+the target (``os.replace`` is atomic), and the folder is flushed too so that the rename survives
+a power cut: a crash mid-write leaves the previous checkpoint intact. A process killed mid-write
+leaves its temporary file; the next save into that folder removes it (tinygrad_np/_files.py).
 """
 
 from __future__ import annotations
 
+import errno
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
+from .. import _files
 from ..errors import CheckpointError
 from ..tensor import Tensor
 
@@ -42,27 +45,44 @@ def _flatten(obj: dict, prefix: str, out: dict, path) -> None:
 
 
 def save(state: dict, path) -> None:
-    """Write a (possibly nested) dict of arrays to ``path`` as ``.npz``, atomically."""
+    """Write a (possibly nested) dict of arrays to ``path`` as ``.npz``, atomically.
+
+    A symlink is written through, as ``open()`` would; overwriting keeps the file's permissions.
+    """
     if not isinstance(state, dict):
         raise CheckpointError(f"nn.save: expected a dict such as model.state_dict(), got "
                               f"{type(state).__name__}")
     path = os.fspath(path)
     flat = {_FORMAT_KEY: np.asarray(_FORMAT)}
     _flatten(state, "", flat, path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=os.path.basename(path) + ".", suffix=".tmp")
+    target = _target(path)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; honour the umask like open() does
-        with os.fdopen(fd, "wb") as f:
+        with _files.replaced(target) as f:
             np.savez(f, **flat)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    except OSError as e:
+        fix = {errno.ENOSPC: "Free disk space", errno.EDQUOT: "Free disk space",
+               errno.EACCES: "Save to a folder you can write to",
+               errno.EPERM: "Save to a folder you can write to",
+               errno.EROFS: "Save to a folder you can write to"}.get(e.errno,
+                                                                 "Save again or elsewhere")
+        raise CheckpointError(f"nn.save: cannot write {path}: {e.strerror or e}; the file was left "
+                              f"as it was and no temporary file remains. {fix}") from e
+
+
+def _target(path: str) -> str:
+    """The file that ``open(path, "wb")`` would write: a symlink's target; checked writable."""
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    if os.path.islink(target):
+        raise CheckpointError(f"nn.save: {path} is a symlink that points, in the end, at itself; "
+                              "remove it or save elsewhere")
+    if os.path.isdir(target) or not os.path.basename(target):
+        raise CheckpointError(f"nn.save: {path} is a directory; pass a file name such as "
+                              f"{os.path.join(path, 'checkpoint.npz')}")
+    folder = os.path.dirname(target) or "."
+    if not os.path.isdir(folder):
+        raise CheckpointError(f"nn.save: cannot write {path}: the folder {folder} does not exist; "
+                              "create it first (os.makedirs)")
+    return target
 
 
 def load(path) -> dict:
