@@ -182,6 +182,17 @@ CATALOGUE = [
      tg.CheckpointError, ["nn.load", "model.npz", "truncated"]),
     ("a foreign checkpoint file", lambda tmp: checkpoint_file(tmp, lambda b: b"hello world"),
      tg.CheckpointError, ["nn.load", "model.npz", "not an .npz checkpoint"]),
+    ("a state dict with a key that is not a string",
+     lambda tmp: nn.save({"state": {0: np.zeros(1)}}, tmp / "c.npz"), tg.CheckpointError,
+     ["nn.save", "key 0", "keys must be strings", "str(key)"]),
+    ("nn.load given a directory", lambda tmp: nn.load(tmp), tg.CheckpointError,
+     ["nn.load", "is a directory", "checkpoint file itself"]),
+    ("nn.load given an .npy file", lambda tmp: np.save(tmp / "w.npy", np.zeros(2))
+     or nn.load(tmp / "w.npy"), tg.CheckpointError, ["nn.load", "w.npy", "single array",
+                                                     "np.load"]),
+    ("nn.load given a plain .npz", lambda tmp: np.savez(tmp / "w.npz", w=np.zeros(2))
+     or nn.load(tmp / "w.npz"), tg.CheckpointError, ["w.npz", "not a tinygrad_np checkpoint",
+                                                     "np.load"]),
     ("saving a checkpoint onto a directory", lambda tmp: nn.save({"w": np.zeros(1)}, tmp),
      tg.CheckpointError, ["nn.save", "is a directory", "pass a file name"]),
     ("saving a checkpoint into a folder that does not exist",
