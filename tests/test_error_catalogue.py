@@ -62,6 +62,13 @@ def step_with_nan_gradient():
     opt.step()
 
 
+def write_idx(path, array):
+    path.write_bytes(bytes([0, 0, 8, array.ndim]) + b"".join(n.to_bytes(4, "big")
+                                                             for n in array.shape)
+                     + array.tobytes())
+    return path
+
+
 def corrupt_idx(tmp):
     path = tmp / "images.idx"
     path.write_bytes(b"\x00\x00\x08\x05abc")
@@ -200,6 +207,12 @@ CATALOGUE = [
      tg.CheckpointError, ["nn.save", "runs does not exist", "os.makedirs"]),
     # data
     ("a corrupt IDX file", corrupt_idx, tg.DataError, ["load_idx", "images.idx", "dimensions"]),
+    ("load_idx given a directory", lambda tmp: data.load_idx(tmp), tg.DataError,
+     ["load_idx", "is a directory", "the IDX file itself"]),
+    ("an IDX file of another shape than expected",
+     lambda tmp: data.load_idx(write_idx(tmp / "labels.idx", np.zeros(5, np.uint8)), shape=(6,)),
+     tg.DataError, ["load_idx", "labels.idx", "declares uint8 of shape (5,)",
+                    "expected shape (6,)", "right file"]),
     ("a data directory that does not exist", lambda: data.mnist("/nonexistent/mnist"),
      tg.DataError, ["mnist", "/nonexistent/mnist", "does not exist"]),
     ("labels and samples of different lengths",

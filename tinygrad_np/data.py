@@ -29,11 +29,13 @@ import importlib
 import importlib.util
 import math
 import os
+import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from . import _files
 from .errors import DataError, DTypeError, OutOfRangeError, ShapeError
 from .random import get_rng
 from .tensor import Tensor
@@ -178,36 +180,47 @@ _IDX_DTYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x
 _GZIP_MAGIC = b"\x1f\x8b"
 # Deflate cannot compress better than about 1032:1, which bounds what a .gz file can hold.
 _DEFLATE_MAX_RATIO = 1032
+_MAX_NDIM = 32  # NumPy 1.x's limit (2.x allows 64); no IDX data set comes near it
+_CHUNK = 1 << 20
 
 
-def load_idx(path) -> np.ndarray:
+def load_idx(path, *, shape: tuple | None = None, dtype=None) -> np.ndarray:
     """Read an IDX file (the MNIST format), gzipped or not, into an array of its shape and dtype.
 
     The layout: two zero bytes, a type code, the number of dimensions n, n big-endian uint32
     sizes, then the values. Everything is checked; a bad magic number, a header cut short,
     a payload shorter or longer than the sizes say, or a damaged gzip stream raises DataError
-    naming the file and the defect. The array owns its memory and is writable.
+    naming the file and the defect. ``shape`` and ``dtype``, when given, are what the header
+    must declare: checked before any of the payload is read. Memory follows the bytes the file
+    really holds, whatever its header declares. The array owns its memory and is writable.
     """
     path = Path(path)
     try:
-        size = path.stat().st_size
-        with path.open("rb") as f:
-            gzipped = f.read(2) == _GZIP_MAGIC
+        f, size = _files.open_regular(path)  # a FIFO or a device would never end
     except OSError as e:
-        raise DataError(f"load_idx: cannot read {path}: {e.strerror or e}") from None
-    if path.suffix == ".gz" and not gzipped:
-        raise DataError(f"load_idx: {path}: bad gzip: the name ends in .gz but the file does "
-                        "not start with the gzip bytes 1f 8b; download it again")
-    try:
-        with (gzip.open(path, "rb") if gzipped else path.open("rb")) as f:
-            return _read_idx(f, path, size * _DEFLATE_MAX_RATIO if gzipped else size)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
-        raise DataError(f"load_idx: {path}: bad gzip stream ({e}): the file is truncated or "
-                        "damaged; download it again") from None
+        raise DataError(f"load_idx: cannot read {path}: {e.strerror or e}; point at the IDX "
+                        "file itself") from None
+    with f:
+        try:
+            gzipped = f.read(2) == _GZIP_MAGIC
+            f.seek(0)
+            if path.suffix == ".gz" and not gzipped:
+                raise DataError(f"load_idx: {path}: bad gzip: the name ends in .gz but the file "
+                                "does not start with the gzip bytes 1f 8b; download it again")
+            if not gzipped:
+                return _read_idx(f, path, size, exact=True, want=(shape, dtype))
+            with gzip.GzipFile(fileobj=f, mode="rb") as g:
+                return _read_idx(g, path, size * _DEFLATE_MAX_RATIO, exact=False,
+                                 want=(shape, dtype))
+        except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+            raise DataError(f"load_idx: {path}: bad gzip stream ({e}): the file is truncated or "
+                            "damaged; download it again") from None
+        except OSError as e:
+            raise DataError(f"load_idx: cannot read {path}: {e.strerror or e}") from None
 
 
-def _read_idx(f, path: Path, max_bytes: int) -> np.ndarray:
-    """Parse an open IDX stream; ``max_bytes`` bounds the payload the file can possibly hold."""
+def _read_idx(f, path: Path, max_bytes: int, exact: bool, want: tuple) -> np.ndarray:
+    """Parse an open IDX stream of at most ``max_bytes`` (exactly that many when ``exact``)."""
     magic = f.read(4)
     codes = ", ".join(f"{code:02x} {np.dtype(t).name}" for code, t in _IDX_DTYPES.items())
     if len(magic) < 4 or magic[:2] != b"\0\0" or magic[2] not in _IDX_DTYPES:
@@ -215,28 +228,73 @@ def _read_idx(f, path: Path, max_bytes: int) -> np.ndarray:
                         f"an IDX file starts with 00 00, a type code ({codes}) and the number "
                         "of dimensions; is this an IDX file?")
     ndim = magic[3]
+    if ndim > _MAX_NDIM:
+        raise DataError(f"load_idx: {path}: wrong dims: the header declares {ndim} dimensions; "
+                        f"arrays have at most {_MAX_NDIM}: is this an IDX file?")
     head = f.read(4 * ndim)
     if ndim == 0 or len(head) < 4 * ndim:
         raise DataError(f"load_idx: {path}: wrong dims: the header declares {ndim} dimensions "
                         f"({4 * ndim} bytes of sizes) but holds {len(head)} bytes of sizes")
     shape = tuple(int.from_bytes(head[i:i + 4], "big") for i in range(0, 4 * ndim, 4))
     dtype = np.dtype(_IDX_DTYPES[magic[2]])
+    _check_declared(path, shape, dtype, *want)
     expected = math.prod(shape) * dtype.itemsize
-    if expected > max_bytes:
+    if math.prod(n for n in shape if n) * dtype.itemsize > sys.maxsize:  # even with a 0 in it
+        raise DataError(f"load_idx: {path}: wrong dims: {shape} is too large for an array")
+    present = max_bytes - 4 - 4 * ndim
+    if expected > present:
+        found = f"found {present}" if exact else f"the file can hold at most {max_bytes}"
         raise DataError(f"load_idx: {path}: short payload: dims {shape} of {dtype.name} need "
-                        f"{expected} bytes but the file can hold at most {max_bytes}")
-    payload = bytearray(expected)
-    got = f.readinto(payload)
+                        f"{expected} bytes after the header, {found}: the file is truncated")
+    if exact and present > expected:
+        raise DataError(f"load_idx: {path}: {present - expected} trailing bytes after the "
+                        f"{expected} bytes that dims {shape} of {dtype.name} need: wrong dims or "
+                        "a damaged file")
+    payload, got = _read_up_to(f, expected, expected if exact else _CHUNK)
     if got < expected:
         raise DataError(f"load_idx: {path}: short payload: dims {shape} of {dtype.name} need "
                         f"{expected} bytes after the header, found {got}: the file is truncated")
-    extra = f.read()
+    extra = len(f.read(_CHUNK))  # reading to the end also checks a gzip stream's CRC and length
     if extra:
-        raise DataError(f"load_idx: {path}: {len(extra)} trailing bytes after the {expected} "
-                        f"bytes that dims {shape} of {dtype.name} need: wrong dims or a damaged "
-                        "file")
-    array = np.frombuffer(payload, dtype=dtype).reshape(shape)
-    return array if dtype.isnative else array.astype(dtype.newbyteorder("="))
+        at_least = "at least " if extra == _CHUNK else ""
+        raise DataError(f"load_idx: {path}: {at_least}{extra} trailing bytes after the "
+                        f"{expected} bytes that dims {shape} of {dtype.name} need: wrong dims or "
+                        "a damaged file")
+    array = payload.view(dtype)
+    if not dtype.isnative:  # swap in place: no second copy of the data
+        array = array.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return array.reshape(shape)
+
+
+def _check_declared(path: Path, shape: tuple, dtype: np.dtype, want_shape, want_dtype) -> None:
+    """Refuse a header that declares other than what the caller expects, before the payload."""
+    want_dtype = None if want_dtype is None else np.dtype(want_dtype)
+    if ((want_shape is None or shape == tuple(want_shape))
+            and (want_dtype is None or dtype.newbyteorder("=") == want_dtype)):
+        return
+    expected = [] if want_dtype is None else [want_dtype.name]
+    expected += [] if want_shape is None else [f"shape {tuple(want_shape)}"]
+    raise DataError(f"load_idx: {path}: its header declares {dtype.name} of shape {shape}; "
+                    f"expected {' of '.join(expected)}: is it the right file?")
+
+
+def _read_up_to(f, n: int, start: int) -> tuple[np.ndarray, int]:
+    """Read up to ``n`` bytes into a uint8 array of length n; return it and the count read.
+
+    The buffer starts at ``start`` bytes and doubles as data arrives, so a header that declares
+    more than the stream holds costs only what the stream holds.
+    """
+    buf = np.empty(min(n, start), np.uint8)
+    got = 0
+    while got < n:
+        if got == len(buf):
+            # no view of buf is alive (readinto's argument was a temporary): realloc is safe
+            buf.resize(min(2 * len(buf), n), refcheck=False)
+        read = f.readinto(buf[got:got + _CHUNK])  # small reads: gzip inflates into a temporary
+        if not read:
+            break
+        got += read
+    return buf, got
 
 
 # --- MNIST and Fashion-MNIST ---------------------------------------------------------------------
@@ -363,16 +421,17 @@ def _download(src: _Source, base_url: str, progress: bool) -> list[Path]:
 
 
 def _read_checked(src: _Source, paths: list[Path]):
-    """Load the four files and check that they are the data set they claim to be."""
-    arrays = [load_idx(path) for path in paths]
+    """Load the four files and check that they are the data set they claim to be.
+
+    Each header must declare the expected uint8 shape before its payload is read, so a wrong or
+    hostile file is refused before it costs memory.
+    """
     counts = (src.n_train, src.n_train, src.n_test, src.n_test)
-    for i, (path, array, n) in enumerate(zip(paths, arrays, counts)):
-        expected = (n,) if i % 2 else (n, 28, 28)
-        if array.dtype != np.uint8 or array.shape != expected:
-            raise DataError(f"{src.title}: {path} holds {array.dtype} of shape {array.shape}; "
-                            f"expected uint8 of shape {expected}: is it the right file?")
-        if i % 2 and array.size and array.max() >= src.num_classes:
-            raise DataError(f"{src.title}: {path} holds label {array.max()}; expected labels "
+    arrays = [load_idx(path, shape=(n,) if i % 2 else (n, 28, 28), dtype=np.uint8)
+              for i, (path, n) in enumerate(zip(paths, counts))]
+    for path, labels in zip(paths[1::2], arrays[1::2]):
+        if labels.size and labels.max() >= src.num_classes:
+            raise DataError(f"{src.title}: {path} holds label {labels.max()}; expected labels "
                             f"0..{src.num_classes - 1}")
     X_train, y_train, X_test, y_test = arrays
     return X_train, y_train.astype(np.int64), X_test, y_test.astype(np.int64)
