@@ -215,6 +215,8 @@ CATALOGUE = [
                     "expected shape (6,)", "right file"]),
     ("a data directory that does not exist", lambda: data.mnist("/nonexistent/mnist"),
      tg.DataError, ["mnist", "/nonexistent/mnist", "does not exist"]),
+    ("a download timeout that is not a positive number", lambda: data.mnist(timeout=0),
+     tg.DataError, ["mnist", "timeout= is 0", "seconds", "positive number"]),
     ("labels and samples of different lengths",
      lambda: data.DataLoader(np.zeros((5, 2)), np.zeros(4), batch_size=2), tg.ShapeError,
      ["DataLoader", "(5, 2)", "(4,)"]),

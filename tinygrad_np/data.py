@@ -1,9 +1,9 @@
 """Data for training: mini-batches, one-hot labels, splits, IDX files and the standard data sets.
 
 Everything here returns NumPy arrays; wrap a batch with ``Tensor(xb)`` when it enters a model.
-The core install is NumPy + graphviz, so the optional libraries (pooch for downloads, tqdm for
-its progress bar, scikit-learn for ``digits()``) are imported inside the functions that need
-them: ``pip install 'tinygrad-np[data]'`` installs all three.
+The core install is NumPy + graphviz, so the optional libraries (pooch for the download cache's
+location, tqdm for the progress bar, scikit-learn for ``digits()``) are imported inside the
+functions that need them: ``pip install 'tinygrad-np[data]'`` installs all three.
 
 Where ``mnist()`` and ``fashion_mnist()`` look for the four IDX files, first match wins:
 
@@ -15,21 +15,31 @@ Where ``mnist()`` and ``fashion_mnist()`` look for the four IDX files, first mat
    folder per data set, downloading whatever is missing from ``base_url`` (else
    ``$TINYGRAD_NP_MNIST_URL`` / ``$TINYGRAD_NP_FASHION_MNIST_URL``, else the official mirror).
 
-A download is checked against the official md5 of its ``.gz`` file before it is kept, so a failed
-or corrupt download leaves nothing in the cache. A directory you point at is not held to those
-checksums (a recompressed copy has a different ``.gz`` but the same content); it is checked for
-structure instead: IDX headers, 28x28 uint8 images, the 60,000/10,000 counts, labels 0..9.
+A download is checked against the official size and md5 of its ``.gz`` file before it is kept. It
+may not grow past that size, nor take longer than ``timeout`` seconds per file, retries included
+(default ``$TINYGRAD_NP_DOWNLOAD_TIMEOUT``, else 600); a transient failure (HTTP 5xx, 408 or 429,
+a connection reset or cut short) is retried twice, after 1 s and 2 s. A failed or corrupt download
+leaves nothing in the cache, and a killed one's temporary file is removed by the next download.
+
+A directory you point at is not held to those checksums (a recompressed copy has a different
+``.gz`` but the same content); it is checked for structure instead: IDX headers, 28x28 uint8
+images, the 60,000/10,000 counts (from each header, before its payload is read), labels 0..9.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import gzip
+import hashlib
+import http.client
 import importlib
 import importlib.util
 import math
 import os
 import sys
+import time
+import urllib.error
+import urllib.request
 import zlib
 from pathlib import Path
 
@@ -313,6 +323,7 @@ class _Source:
     url_env: str
     base_url: str
     md5: dict  # official md5 of each downloaded .gz file
+    sizes: dict  # its size in bytes: what a download may not exceed
     system_dir: Path | None = None
     n_train: int = 60_000
     n_test: int = 10_000
@@ -326,7 +337,7 @@ class _Source:
 
 # Official .gz md5s: ../shared/datasets/mnist/README.md, the same as torchvision's
 # MNIST.resources (torchvision/datasets/mnist.py); the URL is the S3 copy PyTorch hosts, one of
-# torchvision's MNIST.mirrors.
+# torchvision's MNIST.mirrors. The sizes are the official files' (those md5s fix the bytes).
 _MNIST = _Source(
     "MNIST", "mnist", "TINYGRAD_NP_MNIST_DIR", "TINYGRAD_NP_MNIST_URL",
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -334,9 +345,14 @@ _MNIST = _Source(
      "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
      "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
      "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c"},
+    {"train-images-idx3-ubyte.gz": 9912422, "train-labels-idx1-ubyte.gz": 28881,
+     "t10k-images-idx3-ubyte.gz": 1648877, "t10k-labels-idx1-ubyte.gz": 4542},
 )
 
-# Official URL and md5s: zalandoresearch/fashion-mnist README.md, "Get the Data" table.
+# Official URL and md5s: zalandoresearch/fashion-mnist README.md, "Get the Data" table. Sizes:
+# the byte counts torchvision's and Keras's download bars print for these files (e.g.
+# "4422102/4422102"); each is the size of Debian's dataset-fashion-mnist copy plus its gzip
+# header's file name, which Debian's copy lacks (len(name) + 1 bytes).
 _FASHION_MNIST = _Source(
     "Fashion-MNIST", "fashion-mnist", "TINYGRAD_NP_FASHION_MNIST_DIR",
     "TINYGRAD_NP_FASHION_MNIST_URL", "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
@@ -344,31 +360,37 @@ _FASHION_MNIST = _Source(
      "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
      "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
      "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310"},
+    {"train-images-idx3-ubyte.gz": 26421880, "train-labels-idx1-ubyte.gz": 29515,
+     "t10k-images-idx3-ubyte.gz": 4422102, "t10k-labels-idx1-ubyte.gz": 5148},
     system_dir=Path("/usr/share/datasets/fashion-mnist"),
 )
 
 
-def mnist(data_dir=None, *, base_url: str | None = None, progress: bool = True):
+def mnist(data_dir=None, *, base_url: str | None = None, progress: bool = True,
+          timeout: float | None = None):
     """MNIST handwritten digits: ``(X_train, y_train, X_test, y_test)``.
 
     Images are uint8 arrays of shape (60000, 28, 28) and (10000, 28, 28), pixel values 0..255
     (divide by 255 for the usual [0, 1] scale); labels are int64, 0..9. The module docstring says
     where the files are looked for and how downloads are checked; ``progress`` shows a download
-    progress bar (tqdm).
+    progress bar (tqdm); ``timeout`` is the seconds each downloaded file may take, retries
+    included.
     """
-    return _load(_MNIST, data_dir, base_url, progress)
+    return _load(_MNIST, data_dir, base_url, progress, timeout)
 
 
-def fashion_mnist(data_dir=None, *, base_url: str | None = None, progress: bool = True):
+def fashion_mnist(data_dir=None, *, base_url: str | None = None, progress: bool = True,
+                  timeout: float | None = None):
     """Fashion-MNIST (Zalando's clothing images), same layout and dtypes as ``mnist()``.
 
     Labels: 0 T-shirt/top, 1 trouser, 2 pullover, 3 dress, 4 coat, 5 sandal, 6 shirt,
     7 sneaker, 8 bag, 9 ankle boot.
     """
-    return _load(_FASHION_MNIST, data_dir, base_url, progress)
+    return _load(_FASHION_MNIST, data_dir, base_url, progress, timeout)
 
 
-def _load(src: _Source, data_dir, base_url: str | None, progress: bool):
+def _load(src: _Source, data_dir, base_url: str | None, progress: bool, timeout):
+    timeout = _deadline(src, timeout)  # checked even when nothing is downloaded: fail early
     if data_dir is not None:
         paths = _find_files(src, Path(data_dir), "the data_dir argument")
     elif os.environ.get(src.dir_env):
@@ -376,7 +398,8 @@ def _load(src: _Source, data_dir, base_url: str | None, progress: bool):
     elif src.system_dir is not None and all(_local_file(src.system_dir, n) for n in _FILES):
         paths = [_local_file(src.system_dir, name) for name in _FILES]
     else:
-        paths = _download(src, base_url or os.environ.get(src.url_env) or src.base_url, progress)
+        paths = _download(src, base_url or os.environ.get(src.url_env) or src.base_url, progress,
+                          timeout)
     return _read_checked(src, paths)
 
 
@@ -400,24 +423,177 @@ def _find_files(src: _Source, directory: Path, origin: str) -> list[Path]:
     return paths
 
 
-def _download(src: _Source, base_url: str, progress: bool) -> list[Path]:
-    """Fetch the missing ``.gz`` files into the cache; pooch checks each md5 before keeping it."""
+# --- downloads -----------------------------------------------------------------------------------
+# Our own small downloader, not pooch.retrieve: pooch cannot bound a download's size or its total
+# time (its timeout is per read), retries only through Pooch objects and then also on 404 and bad
+# checksums, and names its temporary files so that a killed download's one cannot be told from a
+# live one's. pooch still names the per-user cache folder.
+
+_DEADLINE_ENV = "TINYGRAD_NP_DOWNLOAD_TIMEOUT"
+_DEFAULT_DEADLINE = 600.0  # seconds per file, retries included
+_READ_TIMEOUT = 30.0  # seconds a connection may stay silent
+_ATTEMPTS = 3
+_BACKOFF = 1.0  # seconds before the first retry, doubling after each
+
+
+class _Failed(Exception):
+    """One download attempt failed; ``transient`` says whether another attempt may succeed."""
+
+    def __init__(self, reason: str, transient: bool):
+        super().__init__(reason)
+        self.transient = transient
+
+
+def _deadline(src: _Source, timeout) -> float:
+    origin = "timeout="
+    if timeout is None and os.environ.get(_DEADLINE_ENV):
+        timeout, origin = os.environ[_DEADLINE_ENV], f"${_DEADLINE_ENV}"
+    if timeout is None:
+        return _DEFAULT_DEADLINE
+    try:
+        seconds = float(timeout)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not seconds > 0:  # NaN too
+        raise DataError(f"{src.fn}: {origin} is {timeout!r}; it is the seconds each downloaded "
+                        f"file may take: a positive number such as {_DEFAULT_DEADLINE:g}")
+    return seconds
+
+
+def _download(src: _Source, base_url: str, progress: bool, timeout: float) -> list[Path]:
+    """Fetch the missing ``.gz`` files into the cache, each checked before it is kept."""
     pooch = _require("pooch", f"downloading {src.title}")
     cache = Path(os.environ.get("TINYGRAD_NP_CACHE") or pooch.os_cache("tinygrad_np"))
     cache = cache / src.folder
-    bar = progress and importlib.util.find_spec("tqdm") is not None
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(f"{src.fn}: cannot create the cache folder {cache}: {e.strerror or e}; "
+                        "set $TINYGRAD_NP_CACHE to a folder you can write to") from None
+    _files.remove_stale_temporaries(cache)
     paths = []
     for name in _FILES:
-        url = f"{base_url.rstrip('/')}/{name}.gz"
-        try:
-            paths.append(Path(pooch.retrieve(url, known_hash=f"md5:{src.md5[name + '.gz']}",
-                                             fname=f"{name}.gz", path=cache, progressbar=bar)))
-        except (OSError, ValueError) as e:  # requests' errors are OSErrors; a bad md5 ValueError
-            raise DataError(f"{src.fn}: downloading {url} failed: {e}. "
-                            f"Nothing was kept for it in {cache}. Retry, pass base_url= (or "
-                            f"${src.url_env}) for another mirror, or data_dir= for a directory "
-                            "that holds the files") from e
+        gz, dest = f"{name}.gz", cache / f"{name}.gz"
+        if not _cached(dest, src.sizes[gz], src.md5[gz]):
+            _fetch(src, f"{base_url.rstrip('/')}/{gz}", dest, timeout, progress)
+        paths.append(dest)
     return paths
+
+
+def _md5():
+    return hashlib.md5(usedforsecurity=False)  # a checksum, not security
+
+
+def _cached(dest: Path, size: int, md5: str) -> bool:
+    """Whether ``dest`` is a complete, verified copy; a damaged one is downloaded again."""
+    try:
+        if not dest.is_file() or dest.stat().st_size != size:
+            return False
+        digest = _md5()
+        with dest.open("rb") as f:
+            for chunk in iter(lambda: f.read(_CHUNK), b""):
+                digest.update(chunk)
+    except OSError:
+        return False
+    return digest.hexdigest() == md5
+
+
+def _fetch(src: _Source, url: str, dest: Path, timeout: float, progress: bool) -> None:
+    """Download ``url`` to ``dest``, retrying transient failures, within ``timeout`` seconds."""
+    gz = dest.name
+    deadline = time.monotonic() + timeout
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            _fetch_once(url, dest, src.sizes[gz], src.md5[gz], deadline, timeout, progress)
+            return
+        except _Failed as e:
+            failure = e
+        except OSError as e:  # the network's errors are _Failed: this is the cache's disk
+            raise DataError(f"{src.fn}: cannot write {dest}: {e.strerror or e}; nothing was kept "
+                            "for it. Free disk space, or set $TINYGRAD_NP_CACHE to another "
+                            "folder") from None
+        wait = _BACKOFF * 2 ** (attempt - 1)
+        if not failure.transient or attempt == _ATTEMPTS:
+            break
+        if time.monotonic() + wait >= deadline:
+            failure = _Failed(f"{failure}, and the {timeout:g} s allowed for the file ran out "
+                              f"before another attempt (pass timeout= or set ${_DEADLINE_ENV})",
+                              False)
+            break
+        time.sleep(wait)
+    attempts = f" ({attempt} attempts)" if attempt > 1 else ""
+    raise DataError(f"{src.fn}: downloading {url} failed: {failure}{attempts}. Nothing was kept "
+                    f"for it in {dest.parent}. Retry, pass base_url= (or ${src.url_env}) for "
+                    "another mirror, or data_dir= for a directory that holds the files")
+
+
+def _fetch_once(url: str, dest: Path, size: int, md5: str, deadline: float, timeout: float,
+                progress: bool) -> None:
+    """One attempt: stream into a temporary file that replaces ``dest`` only once verified."""
+    request = urllib.request.Request(url, headers={"User-Agent": "tinygrad_np"})
+    # each blocking read waits at most this long, so a stalled server cannot outlast the deadline
+    # by more than one read
+    read_timeout = max(0.01, min(_READ_TIMEOUT, deadline - time.monotonic()))
+    try:
+        response = urllib.request.urlopen(request, timeout=read_timeout)
+    except urllib.error.HTTPError as e:
+        e.close()
+        raise _Failed(f"HTTP {e.code} {e.reason}", e.code >= 500 or e.code in (408, 429)) from None
+    except urllib.error.URLError as e:  # no such host, connection refused, ...
+        transient = isinstance(e.reason, (ConnectionError, TimeoutError))
+        raise _Failed(str(e.reason), transient) from None
+    except (OSError, http.client.HTTPException) as e:  # reset or timed out reading the headers
+        raise _Failed(f"{type(e).__name__}: {e}", True) from None
+    with response:
+        announced = response.headers.get("Content-Length")
+        if announced is not None and announced.strip() != str(size):
+            raise _Failed(f"the server announces {announced.strip()[:30]} bytes; the official "
+                          f"file has {size}", False)
+        bar = _progress_bar(dest.name, size) if progress else None
+        try:
+            with _files.replaced(str(dest)) as f:
+                _stream(response, f, size, md5, deadline, timeout, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+
+
+def _stream(response, f, size: int, md5: str, deadline: float, timeout: float, bar) -> None:
+    """Copy the body into ``f``: no more than ``size`` bytes, no later than ``deadline``."""
+    digest, got = _md5(), 0
+    while True:
+        if time.monotonic() > deadline:
+            raise _Failed(f"it took longer than the {timeout:g} s allowed for the file ({got} of "
+                          f"{size} bytes arrived); pass timeout= or set ${_DEADLINE_ENV} for a "
+                          "slow connection", False)
+        try:
+            chunk = response.read1(_CHUNK)  # what has arrived, without waiting for a full chunk
+        except (OSError, http.client.HTTPException) as e:
+            raise _Failed(f"the connection broke after {got} of {size} bytes "
+                          f"({type(e).__name__}: {e})", True) from None
+        if not chunk:
+            break
+        got += len(chunk)
+        if got > size:
+            raise _Failed(f"the server sent more than the {size} bytes of the official file",
+                          False)
+        digest.update(chunk)
+        f.write(chunk)
+        if bar is not None:
+            bar.update(len(chunk))
+    if got < size:
+        raise _Failed(f"the server sent {got} of the {size} bytes", True)
+    if digest.hexdigest() != md5:
+        raise _Failed(f"its md5 is {digest.hexdigest()}, the official file's {md5}: the mirror "
+                      "serves another file", False)
+
+
+def _progress_bar(name: str, size: int):
+    if importlib.util.find_spec("tqdm") is None:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=size, desc=name, unit="B", unit_scale=True, leave=False)
 
 
 def _read_checked(src: _Source, paths: list[Path]):
