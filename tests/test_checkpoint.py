@@ -206,11 +206,17 @@ def test_a_plain_sgd_checkpoint_resumes_to_the_weights_of_an_uninterrupted_run(t
 # --- damaged and hostile files --------------------------------------------------------------------
 
 
-def test_every_single_bit_flip_loads_the_original_or_raises_checkpoint_error(tmp_path):
-    state = {"w": np.arange(3, dtype=np.float32), "opt": {"state": {"0": {}}, "lr": 0.1},
+@pytest.mark.parametrize("zip64", [False, True])
+def test_every_single_bit_flip_loads_the_original_or_raises_checkpoint_error(tmp_path, zip64,
+                                                                             monkeypatch):
+    if zip64:  # the layout of members over 2 GiB and of more than 65535 members, made small
+        monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 100)
+        monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 2)
+    state = {"w": np.arange(30, dtype=np.float32), "opt": {"state": {"0": {}}, "lr": 0.1},
              "k\0": "s"}
     path = tmp_path / "c.npz"
     nn.save(state, path)
+    assert same(state, nn.load(path))
     data = path.read_bytes()
     outcomes = {"same": 0, "refused": 0}
     fd = os.open(path, os.O_WRONLY)
@@ -226,13 +232,14 @@ def test_every_single_bit_flip_loads_the_original_or_raises_checkpoint_error(tmp
                 assert same(state, back), f"bit {bit} (byte {at}) gave another state: {back}"
                 outcomes["same"] += 1  # a bit nobody reads (a date, a local copy of a field)
             os.pwrite(fd, data[at:at + 1], at)
+        for cut in range(len(data)):  # and every truncation
+            os.ftruncate(fd, cut)
+            with pytest.raises(CheckpointError):
+                nn.load(path)
+            os.pwrite(fd, data[cut:], cut)
     finally:
         os.close(fd)
     assert outcomes["refused"] > 0.8 * len(data) * 8
-    for cut in range(len(data)):  # and every truncation
-        path.write_bytes(data[:cut])
-        with pytest.raises(CheckpointError):
-            nn.load(path)
 
 
 def craft(path, entries, members=None, compression=zipfile.ZIP_STORED, manifest=None):
@@ -441,6 +448,43 @@ def test_a_full_disk_keeps_the_old_checkpoint_and_leaves_no_temporary(tmp_path, 
     assert "Free disk space" in str(info.value)
     monkeypatch.undo()
     assert os.listdir(tmp_path) == ["c.npz"] and int(nn.load(path)["step"]) == 1
+
+
+def test_odd_but_valid_paths_work_and_impossible_ones_are_refused(tmp_path):
+    long_name = tmp_path / ("x" * 250 + ".npz")  # 254 bytes: no room left for ".tmp-..."
+    nn.save({"step": 1}, long_name)
+    assert int(nn.load(long_name)["step"]) == 1 and os.listdir(tmp_path) == [long_name.name]
+    as_bytes = os.fsencode(tmp_path / "bytes.npz")
+    nn.save({"step": 2}, as_bytes)
+    assert int(nn.load(as_bytes)["step"]) == 2
+    (tmp_path / "file").write_text("")
+    with pytest.raises(CheckpointError, match="file is a file, not a folder"):
+        nn.save({"step": 3}, tmp_path / "file" / "c.npz")
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(CheckpointError, match="a symlink that points, in the end, at itself"):
+        nn.save({"step": 4}, tmp_path / "a")
+
+
+def test_a_folder_or_file_without_permission_raises_checkpoint_error(tmp_path, monkeypatch):
+    path = tmp_path / "c.npz"
+    nn.save({"step": 1}, path)
+    real_open = os.open
+
+    def denied(file, flags, *args, **kwargs):
+        if os.fspath(file).startswith(str(path)):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), file)
+        return real_open(file, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)  # as a read-only folder or file would (even for root)
+    with pytest.raises(CheckpointError, match="cannot write .*Permission denied.*Save to a folder "
+                                              "you can write to"):
+        nn.save({"step": 2}, path)
+    with pytest.raises(CheckpointError, match="cannot read .*Permission denied; check its "
+                                              "permissions"):
+        nn.load(path)
+    monkeypatch.undo()
+    assert int(nn.load(path)["step"]) == 1 and os.listdir(tmp_path) == ["c.npz"]
 
 
 KILLED_WRITER = """

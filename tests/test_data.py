@@ -441,6 +441,17 @@ def test_system_fashion_mnist_directory_comes_before_downloading(tmp_path, small
     check_same(data.fashion_mnist(), arrays)  # base_url points at a closed port: no download
 
 
+def test_a_data_dir_that_is_a_file_and_bytes_paths(tmp_path, small_sources):
+    arrays = small_set(np.random.default_rng(5))
+    write_set(tmp_path / "set", arrays)
+    with pytest.raises(DataError, match="set/t10k-labels-idx1-ubyte .*is a file; pass the "
+                                        "directory"):
+        data.mnist(tmp_path / "set" / "t10k-labels-idx1-ubyte")
+    check_same(data.mnist(os.fsencode(tmp_path / "set")), arrays)
+    assert np.array_equal(load_idx(os.fsencode(tmp_path / "set" / "t10k-labels-idx1-ubyte")),
+                          arrays[3])
+
+
 def test_data_dir_missing_files_are_listed(tmp_path, small_sources):
     write_set(tmp_path, small_set(np.random.default_rng(3)))
     (tmp_path / "train-labels-idx1-ubyte").unlink()

@@ -96,7 +96,10 @@ def _create_temporary(path: str) -> tuple[int, str]:
         mode = stat.S_IMODE(os.stat(path).st_mode)  # overwriting keeps the file's permissions
     except OSError:
         mode = None  # a new file: 0o666 less the umask, as open() creates it
-    prefix = f"{path}.tmp-{_host_tag()}-{os.getpid()}-"
+    folder, name = os.path.split(path)
+    while len(os.fsencode(name)) > 200:  # room for the suffix within the usual 255-byte limit
+        name = name[:-1]
+    prefix = os.path.join(folder, f"{name}.tmp-{_host_tag()}-{os.getpid()}-")
     while True:
         tmp = prefix + secrets.token_hex(4)
         try:

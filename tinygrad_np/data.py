@@ -204,7 +204,7 @@ def load_idx(path, *, shape: tuple | None = None, dtype=None) -> np.ndarray:
     must declare: checked before any of the payload is read. Memory follows the bytes the file
     really holds, whatever its header declares. The array owns its memory and is writable.
     """
-    path = Path(path)
+    path = Path(os.fsdecode(path))
     try:
         f, size = _files.open_regular(path)  # a FIFO or a device would never end
     except OSError as e:
@@ -392,7 +392,7 @@ def fashion_mnist(data_dir=None, *, base_url: str | None = None, progress: bool 
 def _load(src: _Source, data_dir, base_url: str | None, progress: bool, timeout):
     timeout = _deadline(src, timeout)  # checked even when nothing is downloaded: fail early
     if data_dir is not None:
-        paths = _find_files(src, Path(data_dir), "the data_dir argument")
+        paths = _find_files(src, Path(os.fsdecode(data_dir)), "the data_dir argument")
     elif os.environ.get(src.dir_env):
         paths = _find_files(src, Path(os.environ[src.dir_env]), f"${src.dir_env}")
     elif src.system_dir is not None and all(_local_file(src.system_dir, n) for n in _FILES):
@@ -412,6 +412,9 @@ def _local_file(directory: Path, name: str) -> Path | None:
 
 
 def _find_files(src: _Source, directory: Path, origin: str) -> list[Path]:
+    if directory.exists() and not directory.is_dir():
+        raise DataError(f"{src.fn}: data directory {directory} (from {origin}) is a file; pass "
+                        "the directory that holds the four IDX files")
     if not directory.is_dir():
         raise DataError(f"{src.fn}: data directory {directory} (from {origin}) does not exist")
     paths = [_local_file(directory, name) for name in _FILES]

@@ -101,7 +101,7 @@ def save(state: dict, path) -> None:
     if not isinstance(state, dict):
         raise CheckpointError(f"nn.save: expected a dict such as model.state_dict(), got "
                               f"{type(state).__name__}")
-    path = os.fspath(path)
+    path = os.fsdecode(path)
     entries, arrays = _walk(state, path)
     target = _target(path)
     try:
@@ -127,6 +127,9 @@ def _target(path: str) -> str:
         raise CheckpointError(f"nn.save: {path} is a directory; pass a file name such as "
                               f"{os.path.join(path, 'checkpoint.npz')}")
     folder = os.path.dirname(target) or "."
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise CheckpointError(f"nn.save: cannot write {path}: {folder} is a file, not a folder; "
+                              "save elsewhere")
     if not os.path.isdir(folder):
         raise CheckpointError(f"nn.save: cannot write {path}: the folder {folder} does not exist; "
                               "create it first (os.makedirs)")
@@ -170,14 +173,15 @@ def load(path) -> dict:
     A truncated, corrupt or foreign file raises ``CheckpointError`` naming it; a missing file
     raises FileNotFoundError, as ``open()`` does.
     """
-    path = os.fspath(path)
+    path = os.fsdecode(path)
     try:
         f, size = _files.open_regular(path)
     except FileNotFoundError:
         raise
     except OSError as e:
-        raise CheckpointError(f"nn.load: cannot read {path}: {e.strerror or e}; pass the "
-                              "checkpoint file itself") from None
+        fix = {errno.EACCES: "check its permissions", errno.EPERM: "check its permissions"}.get(
+            e.errno, "pass the checkpoint file itself")
+        raise CheckpointError(f"nn.load: cannot read {path}: {e.strerror or e}; {fix}") from None
     with f:
         try:
             if f.read(6) == b"\x93NUMPY":
