@@ -452,6 +452,15 @@ def test_a_data_dir_that_is_a_file_and_bytes_paths(tmp_path, small_sources):
                           arrays[3])
 
 
+@pytest.mark.timeout(20)
+def test_a_fifo_in_the_data_dir_is_named_not_waited_on(tmp_path, small_sources):
+    write_set(tmp_path, small_set(np.random.default_rng(6)))
+    (tmp_path / "t10k-images-idx3-ubyte.gz").unlink()
+    os.mkfifo(tmp_path / "t10k-images-idx3-ubyte.gz")
+    with pytest.raises(DataError, match="t10k-images-idx3-ubyte.gz: it is a FIFO"):
+        data.mnist(tmp_path)
+
+
 def test_data_dir_missing_files_are_listed(tmp_path, small_sources):
     write_set(tmp_path, small_set(np.random.default_rng(3)))
     (tmp_path / "train-labels-idx1-ubyte").unlink()

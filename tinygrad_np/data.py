@@ -404,9 +404,12 @@ def _load(src: _Source, data_dir, base_url: str | None, progress: bool, timeout)
 
 
 def _local_file(directory: Path, name: str) -> Path | None:
-    """``name.gz`` or ``name`` in ``directory``, whichever exists."""
+    """``name.gz`` or ``name`` in ``directory``, whichever exists.
+
+    Not only regular files: load_idx then says what is wrong with a FIFO or a folder of that name.
+    """
     for candidate in (directory / f"{name}.gz", directory / name):
-        if candidate.is_file():
+        if candidate.exists():
             return candidate
     return None
 
