@@ -93,7 +93,7 @@ def remove_stale_temporaries(folder) -> list[str]:
 def _create_temporary(path: str) -> tuple[int, str]:
     """Create a new file beside ``path`` with the permissions ``open(path, "wb")`` would give it."""
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)  # overwriting keeps the file's permissions
+        mode = os.stat(path).st_mode & 0o777  # overwriting keeps the file's permissions
     except OSError:
         mode = None  # a new file: 0o666 less the umask, as open() creates it
     folder, name = os.path.split(path)
@@ -118,17 +118,20 @@ def _create_temporary(path: str) -> tuple[int, str]:
 
 
 def _fsync_folder(folder: str) -> None:
-    """Flush the folder itself: on POSIX a rename is durable only once its folder is on disk."""
+    """Flush the folder itself: on POSIX a rename is durable only once its folder is on disk.
+
+    Best effort: the new file is already in place and flushed, so a folder that cannot be opened
+    (write-only) or flushed (some file systems) weakens only what survives a power cut, and must
+    not make the caller report a write that happened as failed.
+    """
     if os.name != "posix":
         return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError as e:
-        if e.errno not in (errno.EINVAL, errno.ENOTSUP):  # file systems that cannot do it
-            raise
-    finally:
-        os.close(fd)
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 @contextlib.contextmanager
