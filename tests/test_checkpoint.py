@@ -285,6 +285,8 @@ W = np.arange(4.0)
     ([dict(leaf(["a"], W), dtype="|O")], {"0.npy": W}, "dtype"),
     ([dict(leaf(["a"], W), dtype="float64")], {"0.npy": W}, "dtype"),
     ([dict(leaf(["a"], W), dtype="[('a', '<f8')]")], {"0.npy": W}, "dtype"),
+    ([dict(leaf(["a"], W), dtype="(" * 10**5)], {"0.npy": W}, "dtype"),
+    ([dict(leaf(["a"], W), dtype="<U100000000")], {"0.npy": W}, r"\(1600000000 bytes\)"),
     ([{"path": []}], {}, "no key path"),
     ([{"path": ["a"], "x": 1}], {}, "fields"),
     ([{"path": [1]}], {}, "no key path"),

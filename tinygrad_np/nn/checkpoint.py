@@ -304,7 +304,8 @@ def _parse_manifest(raw: bytes, path: str) -> list[dict]:
 def _parse_dtype(entry: dict, path: str) -> np.dtype:
     text = entry["dtype"]
     try:
-        dtype = np.dtype(text) if isinstance(text, str) else None
+        # the longest dtype nn.save writes is a long string's, such as '<U536870911'
+        dtype = np.dtype(text) if isinstance(text, str) and len(text) <= 16 else None
     except (TypeError, ValueError, SyntaxError):
         dtype = None
     # the exact spelling nn.save writes, of a kind .npy stores without pickle
