@@ -7,6 +7,8 @@ import os
 import re
 import subprocess
 import sys
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -266,6 +268,121 @@ def test_missing_file_raises_data_error(tmp_path):
         load_idx(tmp_path / "nothing.idx")
 
 
+def idx_header(code: int, dims) -> bytes:
+    return bytes([0, 0, code, len(dims)]) + b"".join(int(n).to_bytes(4, "big") for n in dims)
+
+
+def gzip_of(path: Path, *parts, zeros: int = 0) -> Path:
+    """Gzip ``parts`` followed by ``zeros`` zero bytes, streamed: a bomb costs no memory here."""
+    out = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with open(path, "wb") as f:
+        for part in parts:
+            f.write(out.compress(part))
+        block = bytes(1 << 20)
+        for _ in range(zeros >> 20):
+            f.write(out.compress(block))
+        f.write(out.compress(bytes(zeros % (1 << 20))) + out.flush())
+    return path
+
+
+def peak_memory(fn) -> tuple[int, str]:
+    """Peak bytes allocated (NumPy arrays included) while ``fn()`` runs; fn must raise DataError."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError) as info:
+            fn()
+        return tracemalloc.get_traced_memory()[1], str(info.value)
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_header_declaring_more_than_the_stream_holds_costs_only_what_it_holds(tmp_path):
+    path = gzip_of(tmp_path / "big-idx1-ubyte.gz", idx_header(0x08, [10**9]),
+                   np.random.default_rng(0).bytes(1 << 20))
+    assert path.stat().st_size < 1_100_000
+    peak, message = peak_memory(lambda: load_idx(path))
+    assert "need 1000000000 bytes after the header, found 1048576" in message
+    assert peak < 8 << 20
+
+
+def test_trailing_bytes_are_counted_without_reading_them_all(tmp_path):
+    path = gzip_of(tmp_path / "t-idx1-ubyte.gz", idx_header(0x08, [100]), bytes(100),
+                   zeros=100 << 20)
+    peak, message = peak_memory(lambda: load_idx(path))
+    assert "at least 1048576 trailing bytes after the 100 bytes" in message
+    assert peak < 8 << 20
+
+
+def test_the_expected_shape_and_dtype_are_checked_before_the_payload(tmp_path):
+    bomb = gzip_of(tmp_path / "bomb-idx3-ubyte.gz", idx_header(0x08, [200_000, 28, 28]),
+                   zeros=20 << 20)  # the rest of the 157 MB it announces is not needed
+    peak, message = peak_memory(lambda: load_idx(bomb, shape=(60000, 28, 28), dtype=np.uint8))
+    assert ("its header declares uint8 of shape (200000, 28, 28); expected uint8 of shape "
+            "(60000, 28, 28): is it the right file?") in message
+    assert peak < 1 << 20
+    ints = write_idx(tmp_path / "i-idx1-ubyte", np.arange(3, dtype=np.int32))
+    with pytest.raises(DataError, match=r"declares int32 of shape \(3,\); expected uint8:"):
+        load_idx(ints, dtype=np.uint8)
+    with pytest.raises(DataError, match=r"expected shape \(4,\):"):
+        load_idx(ints, shape=(4,))
+    assert load_idx(ints, shape=(3,), dtype=np.int32).tolist() == [0, 1, 2]  # >i4 is int32
+
+
+def test_mnist_refuses_a_gzip_bomb_from_its_header(tmp_path, small_sources):
+    write_set(tmp_path, small_set(np.random.default_rng(0)))
+    (tmp_path / "train-images-idx3-ubyte.gz").unlink()
+    gzip_of(tmp_path / "train-images-idx3-ubyte.gz", idx_header(0x08, [600_000, 28, 28]),
+            zeros=50 << 20)  # of the 470 MB its header announces
+    peak, message = peak_memory(lambda: data.mnist(tmp_path))
+    assert "declares uint8 of shape (600000, 28, 28); expected uint8 of shape (20, 28, 28)" \
+        in message
+    assert peak < 1 << 20
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_a_directory_or_a_device_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "train-images-idx3-ubyte"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match=f"cannot read {fifo}: it is a FIFO .*not a regular file"):
+        load_idx(fifo)  # opening a FIFO to read waits for a writer: this must not
+    with pytest.raises(DataError, match="it is a directory, not a regular file"):
+        load_idx(tmp_path)
+    with pytest.raises(DataError, match="it is a character device"):
+        load_idx("/dev/zero")  # endless
+
+
+@pytest.mark.parametrize("dims, words", [
+    ([1] * 33, "declares 33 dimensions; arrays have at most 32"),
+    ([1] * 255, "declares 255 dimensions"),
+    ([0, 2**32 - 1, 2**32 - 1, 2**32 - 1], "too large for an array"),
+])
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_impossible_dims_are_refused(tmp_path, dims, words, suffix):
+    path = tmp_path / f"d-idx-ubyte{suffix}"
+    raw = idx_header(0x08, dims) + b"\0"
+    path.write_bytes(gzip.compress(raw) if suffix else raw)
+    with pytest.raises(DataError, match=words):
+        load_idx(path)
+
+
+def test_zero_size_dimensions_and_multi_member_gzip_load(tmp_path):
+    for dims in ([0], [5, 0], [0, 3, 4]):
+        assert load_idx(write_idx(tmp_path / "z.gz", np.zeros(dims, np.uint8))).shape == \
+            tuple(dims)
+    raw = idx_bytes(GOOD)
+    path = tmp_path / "two-members.gz"  # concatenated gzip members are one stream (RFC 1952)
+    path.write_bytes(gzip.compress(raw[:30]) + gzip.compress(raw[30:]))
+    assert np.array_equal(load_idx(path), GOOD)
+
+
+@pytest.mark.parametrize("cut", range(1, 9))
+def test_a_gzip_trailer_cut_short_is_refused(tmp_path, cut):
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(idx_bytes(GOOD))[:-cut])  # CRC-32 and length: 8 bytes
+    with pytest.raises(DataError, match="bad gzip stream"):
+        load_idx(path)
+
+
 # --- data directories (small files stand in for the 60,000 / 10,000 ones) -------------------------
 
 FILES = data._FILES
@@ -324,6 +441,26 @@ def test_system_fashion_mnist_directory_comes_before_downloading(tmp_path, small
     check_same(data.fashion_mnist(), arrays)  # base_url points at a closed port: no download
 
 
+def test_a_data_dir_that_is_a_file_and_bytes_paths(tmp_path, small_sources):
+    arrays = small_set(np.random.default_rng(5))
+    write_set(tmp_path / "set", arrays)
+    with pytest.raises(DataError, match="set/t10k-labels-idx1-ubyte .*is a file; pass the "
+                                        "directory"):
+        data.mnist(tmp_path / "set" / "t10k-labels-idx1-ubyte")
+    check_same(data.mnist(os.fsencode(tmp_path / "set")), arrays)
+    assert np.array_equal(load_idx(os.fsencode(tmp_path / "set" / "t10k-labels-idx1-ubyte")),
+                          arrays[3])
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_in_the_data_dir_is_named_not_waited_on(tmp_path, small_sources):
+    write_set(tmp_path, small_set(np.random.default_rng(6)))
+    (tmp_path / "t10k-images-idx3-ubyte.gz").unlink()
+    os.mkfifo(tmp_path / "t10k-images-idx3-ubyte.gz")
+    with pytest.raises(DataError, match="t10k-images-idx3-ubyte.gz: it is a FIFO"):
+        data.mnist(tmp_path)
+
+
 def test_data_dir_missing_files_are_listed(tmp_path, small_sources):
     write_set(tmp_path, small_set(np.random.default_rng(3)))
     (tmp_path / "train-labels-idx1-ubyte").unlink()
@@ -337,7 +474,8 @@ def test_data_dir_missing_files_are_listed(tmp_path, small_sources):
     (lambda a: a.__setitem__(0, a[0][:, :27, :]), r"shape \(20, 27, 28\); expected uint8 of "
                                                   r"shape \(20, 28, 28\)"),
     (lambda a: a.__setitem__(3, a[3][:9]), r"shape \(9,\); expected uint8 of shape \(10,\)"),
-    (lambda a: a.__setitem__(1, a[1].astype(np.int32)), "holds int32"),
+    (lambda a: a.__setitem__(1, a[1].astype(np.int32)), r"declares int32 of shape \(20,\); "
+                                                         r"expected uint8 of shape \(20,\)"),
     (lambda a: a[3].__setitem__(4, 10), "holds label 10; expected labels 0..9"),
 ])
 def test_data_dir_with_the_wrong_structure_is_refused(tmp_path, small_sources, change, words):

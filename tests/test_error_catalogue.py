@@ -62,6 +62,13 @@ def step_with_nan_gradient():
     opt.step()
 
 
+def write_idx(path, array):
+    path.write_bytes(bytes([0, 0, 8, array.ndim]) + b"".join(n.to_bytes(4, "big")
+                                                             for n in array.shape)
+                     + array.tobytes())
+    return path
+
+
 def corrupt_idx(tmp):
     path = tmp / "images.idx"
     path.write_bytes(b"\x00\x00\x08\x05abc")
@@ -181,10 +188,34 @@ CATALOGUE = [
      tg.CheckpointError, ["nn.load", "model.npz", "truncated"]),
     ("a foreign checkpoint file", lambda tmp: checkpoint_file(tmp, lambda b: b"hello world"),
      tg.CheckpointError, ["nn.load", "model.npz", "not an .npz checkpoint"]),
+    ("a state dict with a key that is not a string",
+     lambda tmp: nn.save({"state": {0: np.zeros(1)}}, tmp / "c.npz"), tg.CheckpointError,
+     ["nn.save", "key 0", "keys must be strings", "str(key)"]),
+    ("nn.load given a directory", lambda tmp: nn.load(tmp), tg.CheckpointError,
+     ["nn.load", "is a directory", "checkpoint file itself"]),
+    ("nn.load given an .npy file", lambda tmp: np.save(tmp / "w.npy", np.zeros(2))
+     or nn.load(tmp / "w.npy"), tg.CheckpointError, ["nn.load", "w.npy", "single array",
+                                                     "np.load"]),
+    ("nn.load given a plain .npz", lambda tmp: np.savez(tmp / "w.npz", w=np.zeros(2))
+     or nn.load(tmp / "w.npz"), tg.CheckpointError, ["w.npz", "not a tinygrad_np checkpoint",
+                                                     "np.load"]),
+    ("saving a checkpoint onto a directory", lambda tmp: nn.save({"w": np.zeros(1)}, tmp),
+     tg.CheckpointError, ["nn.save", "is a directory", "pass a file name"]),
+    ("saving a checkpoint into a folder that does not exist",
+     lambda tmp: nn.save({"w": np.zeros(1)}, tmp / "runs" / "c.npz"),
+     tg.CheckpointError, ["nn.save", "runs does not exist", "os.makedirs"]),
     # data
     ("a corrupt IDX file", corrupt_idx, tg.DataError, ["load_idx", "images.idx", "dimensions"]),
+    ("load_idx given a directory", lambda tmp: data.load_idx(tmp), tg.DataError,
+     ["load_idx", "is a directory", "the IDX file itself"]),
+    ("an IDX file of another shape than expected",
+     lambda tmp: data.load_idx(write_idx(tmp / "labels.idx", np.zeros(5, np.uint8)), shape=(6,)),
+     tg.DataError, ["load_idx", "labels.idx", "declares uint8 of shape (5,)",
+                    "expected shape (6,)", "right file"]),
     ("a data directory that does not exist", lambda: data.mnist("/nonexistent/mnist"),
      tg.DataError, ["mnist", "/nonexistent/mnist", "does not exist"]),
+    ("a download timeout that is not a positive number", lambda: data.mnist(timeout=0),
+     tg.DataError, ["mnist", "timeout= is 0", "seconds", "positive number"]),
     ("labels and samples of different lengths",
      lambda: data.DataLoader(np.zeros((5, 2)), np.zeros(4), batch_size=2), tg.ShapeError,
      ["DataLoader", "(5, 2)", "(4,)"]),
