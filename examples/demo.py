@@ -18,7 +18,15 @@ import argparse
 import os
 
 import numpy as np
-from _common import Stopwatch, evaluate, plot_curves, plot_digits, predict
+from _common import (
+    Stopwatch,
+    add_threads_flag,
+    evaluate,
+    plot_curves,
+    plot_digits,
+    predict,
+    set_threads,
+)
 from tqdm import tqdm
 
 import tinygrad_np
@@ -45,7 +53,9 @@ def main(argv=None) -> dict:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--graph-only", action="store_true", help="only draw graph.png and exit")
     p.add_argument("--checkpoint", metavar="FILE", help="save every epoch; resume if FILE exists")
+    add_threads_flag(p)
     args = p.parse_args(argv)
+    set_threads(args.threads)
 
     tinygrad_np.manual_seed(args.seed)
     X, y = data.digits()

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from seed001_cells import DW1_58, DW2_59, LABELS, W1, W2, X
+from threadpoolctl import threadpool_limits
 
 import tinygrad_np
 from tinygrad_np import Tensor, data, nn
@@ -33,8 +34,10 @@ def load_example(name: str):
 
 @pytest.fixture(autouse=True)
 def restore_default_dtype():
-    """The examples set float64 (faithful) or float32 (improved); leave float32 behind."""
-    yield
+    """The examples set float64 (faithful) or float32 (improved); leave float32 behind, and the
+    BLAS threads that their --threads set as they were."""
+    with threadpool_limits(limits=None):
+        yield
     tinygrad_np.set_default_dtype(np.float32)
 
 

@@ -10,6 +10,7 @@ import os
 import numpy as np
 import pytest
 from test_examples import load_example
+from threadpoolctl import threadpool_limits
 
 import tinygrad_np
 from tinygrad_np import data
@@ -19,8 +20,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(autouse=True)
-def restore_default_dtype():
-    yield
+def restore_default_dtype():  # and the BLAS threads (--threads), as in test_examples.py
+    with threadpool_limits(limits=None):
+        yield
     tinygrad_np.set_default_dtype(np.float32)
 
 
