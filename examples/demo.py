@@ -16,6 +16,7 @@ batches as an uninterrupted one and ends with the same weights.
 
 import argparse
 import os
+import shlex
 
 import numpy as np
 from _common import (
@@ -31,6 +32,7 @@ from tqdm import tqdm
 
 import tinygrad_np
 from tinygrad_np import Tensor, data, nn, optim
+from tinygrad_np.viz import GraphvizNotFoundError
 
 
 def draw_training_step(model, X: np.ndarray, y: np.ndarray, out_dir: str) -> str:
@@ -40,9 +42,16 @@ def draw_training_step(model, X: np.ndarray, y: np.ndarray, out_dir: str) -> str
     loss.backward()
     drawing = tinygrad_np.draw_graph(loss, params=model, show_grads=True)
     os.makedirs(out_dir, exist_ok=True)
-    path = drawing.render(outfile=os.path.join(out_dir, "graph.png"), cleanup=True)
+    png = os.path.join(out_dir, "graph.png")
+    try:
+        path = drawing.render(outfile=png, cleanup=True)
+        print(f"wrote {path}")
+    except GraphvizNotFoundError:  # render() saved the DOT source before it looked for `dot`
+        path = drawing.filepath
+        print(f"wrote {path}, not {png}: Graphviz's dot program is missing (make demo installs "
+              f"it, or apt-get / brew install graphviz), then run: dot -Tpng "
+              f"{shlex.quote(path)} -o {shlex.quote(png)}")
     model.zero_grad()
-    print(f"wrote {path}")
     return path
 
 
