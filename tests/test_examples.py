@@ -219,6 +219,7 @@ def test_seed004_faithful_init_is_the_seeds_randn_sequence():
 
 # --- the main job ------------------------------------------------------------------------------
 
+@pytest.mark.needs_dot
 def test_demo_writes_three_pictures_and_a_test_accuracy(tmp_path):
     """What `make demo` runs, with its default settings, into a temporary directory."""
     run = subprocess.run([sys.executable, str(EXAMPLES / "demo.py"), "--out", str(tmp_path)],
@@ -231,6 +232,7 @@ def test_demo_writes_three_pictures_and_a_test_accuracy(tmp_path):
     assert pngs(tmp_path) == ["curves.png", "digits.png", "graph.png"]
 
 
+@pytest.mark.needs_dot
 def test_demo_graph_only_draws_just_the_graph(tmp_path):
     run = subprocess.run([sys.executable, str(EXAMPLES / "demo.py"), "--graph-only", "--out",
                           str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=120)
