@@ -42,14 +42,15 @@ graphviz:
 	    brew install --quiet graphviz; \
 	  elif command -v apt-get >/dev/null 2>&1 && { [ -z "$$sudo" ] || sudo -n true 2>/dev/null; }; then \
 	    echo "make: installing Graphviz (its dot program draws the graph) with apt-get"; \
-	    $$sudo apt-get update -qq && \
-	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	    log=$$($$sudo apt-get update -qq 2>&1 && \
+	      $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz 2>&1) || \
+	      echo "$$log" >&2; \
 	  fi; \
 	  command -v dot >/dev/null 2>&1 || { \
 	    if [ "$$(uname -s)" = Darwin ]; then fix="Homebrew (brew install graphviz) or conda install -c conda-forge graphviz"; \
 	    elif command -v apt-get >/dev/null 2>&1; then fix="sudo apt-get install graphviz"; \
 	    else fix="your system's graphviz package or conda install -c conda-forge graphviz"; fi; \
-	    echo "make: Graphviz's dot program is missing and make cannot install it without a question: install it with $$fix, then run make again" >&2; exit 1; }; \
+	    echo "make: Graphviz's dot program is missing and make could not install it without asking: install it with $$fix, then run make again" >&2; exit 1; }; \
 	}
 
 demo: graphviz $(DEMO_STAMP)  ## train an MLP on the embedded digits set; pictures in out/
