@@ -24,9 +24,9 @@ def add_threads_flag(p: argparse.ArgumentParser):
 
     One, because these batches are small: on 2 cores a second thread saved nothing for batches
     of 32 or 128 on an idle machine, and made them about twice as slow when another process kept
-    the other core busy (a thread that waits for a core stalls every matmul). Seed 003's and 004's
-    full-batch steps gain from ``--threads 2`` on an idle machine. Set here, by the scripts, never
-    when tinygrad_np is imported.
+    the other core busy (a thread that waits for a core stalls every matmul). Seed 004's
+    1000-image full batch gains from ``--threads 2`` on an idle machine only. Set here, by the
+    scripts, never when tinygrad_np is imported.
     """
     p.add_argument("--threads", type=int, default=1,
                    help="BLAS threads (default 1, fastest for these small batches; "
