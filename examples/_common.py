@@ -14,8 +14,29 @@ matplotlib.use("Agg")  # write PNG files; never open a window
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 from tinygrad_np import Tensor, data, no_grad  # noqa: E402
+
+
+def add_threads_flag(p: argparse.ArgumentParser):
+    """``--threads N``: BLAS threads for this run (default 1; 0 keeps the library's default).
+
+    One, because these batches are small: on 2 cores a second thread saved nothing for batches
+    of 32 or 128 on an idle machine, and made them about twice as slow when another process kept
+    the other core busy (a thread that waits for a core stalls every matmul). Seed 004's
+    1000-image full batch gains from ``--threads 2`` on an idle machine only. Set here, by the
+    scripts, never when tinygrad_np is imported.
+    """
+    p.add_argument("--threads", type=int, default=1,
+                   help="BLAS threads (default 1, fastest for these small batches; "
+                        "0: the BLAS library's own default)")
+
+
+def set_threads(n: int):
+    """Limit BLAS (and OpenMP) to ``n`` threads for the rest of the process; 0 changes nothing."""
+    if n > 0:
+        threadpool_limits(n)
 
 
 def parse_args(description: str, argv=None, *, epochs: int, seed: int, improved_epochs=None,
@@ -36,9 +57,11 @@ def parse_args(description: str, argv=None, *, epochs: int, seed: int, improved_
     p.add_argument("--limit", type=int, default=None,
                    help="quick runs: train on N images only, and test on fewer")
     p.add_argument("--out", default="out", help="directory for the plots (default out/)")
+    add_threads_flag(p)
     if extra is not None:
         extra(p)
     args = p.parse_args(argv)
+    set_threads(args.threads)
     if args.epochs is None:
         improved = args.mode == "improved" and improved_epochs is not None
         args.epochs = improved_epochs if improved else epochs

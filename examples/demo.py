@@ -16,13 +16,23 @@ batches as an uninterrupted one and ends with the same weights.
 
 import argparse
 import os
+import shlex
 
 import numpy as np
-from _common import Stopwatch, evaluate, plot_curves, plot_digits, predict
+from _common import (
+    Stopwatch,
+    add_threads_flag,
+    evaluate,
+    plot_curves,
+    plot_digits,
+    predict,
+    set_threads,
+)
 from tqdm import tqdm
 
 import tinygrad_np
 from tinygrad_np import Tensor, data, nn, optim
+from tinygrad_np.viz import GraphvizNotFoundError
 
 
 def draw_training_step(model, X: np.ndarray, y: np.ndarray, out_dir: str) -> str:
@@ -32,9 +42,16 @@ def draw_training_step(model, X: np.ndarray, y: np.ndarray, out_dir: str) -> str
     loss.backward()
     drawing = tinygrad_np.draw_graph(loss, params=model, show_grads=True)
     os.makedirs(out_dir, exist_ok=True)
-    path = drawing.render(outfile=os.path.join(out_dir, "graph.png"), cleanup=True)
+    png = os.path.join(out_dir, "graph.png")
+    try:
+        path = drawing.render(outfile=png, cleanup=True)
+        print(f"wrote {path}")
+    except GraphvizNotFoundError:  # render() saved the DOT source before it looked for `dot`
+        path = drawing.filepath
+        print(f"wrote {path}, not {png}: Graphviz's dot program is missing (make demo installs "
+              f"it, or apt-get / brew install graphviz), then run: dot -Tpng "
+              f"{shlex.quote(path)} -o {shlex.quote(png)}")
     model.zero_grad()
-    print(f"wrote {path}")
     return path
 
 
@@ -45,7 +62,9 @@ def main(argv=None) -> dict:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--graph-only", action="store_true", help="only draw graph.png and exit")
     p.add_argument("--checkpoint", metavar="FILE", help="save every epoch; resume if FILE exists")
+    add_threads_flag(p)
     args = p.parse_args(argv)
+    set_threads(args.threads)
 
     tinygrad_np.manual_seed(args.seed)
     X, y = data.digits()

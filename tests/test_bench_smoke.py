@@ -19,9 +19,7 @@ from benchmarks.run import make_trainer, train_steps  # noqa: E402
 from benchmarks.workloads import WORKLOADS, batches, initial_weights, synthetic_data  # noqa: E402
 
 FRAMEWORKS = ["tinygrad_np", "tinygrad_np+anomaly",
-              pytest.param("torch", marks=pytest.mark.skipif(
-                  subprocess.run([sys.executable, "-c", "import torch"]).returncode != 0,
-                  reason="torch not installed"))]
+              pytest.param("torch", marks=pytest.mark.needs_torch)]  # see tests/conftest.py
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

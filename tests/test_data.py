@@ -3,7 +3,6 @@ directories, and the real MNIST / Fashion-MNIST copies when this machine has the
 
 import dataclasses
 import gzip
-import os
 import re
 import subprocess
 import sys
@@ -509,15 +508,11 @@ def test_missing_scikit_learn_names_the_extra(monkeypatch):
         data.digits()
 
 
-# --- the real data sets, when this machine has them ----------------------------------------------
-
-SHARED_MNIST = Path(os.environ.get("TINYGRAD_NP_MNIST_DIR")
-                    or Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist")
+# --- the real data sets, when this machine has them (fixtures in tests/conftest.py) -------------
 
 
-@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason=f"no MNIST copy at {SHARED_MNIST}")
-def test_real_mnist_directory():
-    X_train, y_train, X_test, y_test = data.mnist(SHARED_MNIST)
+def test_real_mnist_directory(mnist_dir):
+    X_train, y_train, X_test, y_test = data.mnist(mnist_dir)
     assert X_train.shape == (60000, 28, 28) and X_test.shape == (10000, 28, 28)
     assert X_train.dtype == np.uint8 and X_train.max() == 255
     # label counts per digit, from the copy's README
@@ -526,12 +521,8 @@ def test_real_mnist_directory():
     assert np.bincount(y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
-FASHION = data._FASHION_MNIST.system_dir
-
-
-@pytest.mark.skipif(not FASHION.is_dir(), reason=f"no Fashion-MNIST at {FASHION}")
-def test_real_fashion_mnist_directory():
-    X_train, y_train, X_test, y_test = data.fashion_mnist(FASHION)
+def test_real_fashion_mnist_directory(fashion_mnist_dir):
+    X_train, y_train, X_test, y_test = data.fashion_mnist(fashion_mnist_dir)
     assert X_train.shape == (60000, 28, 28) and X_test.shape == (10000, 28, 28)
     # Fashion-MNIST is balanced: 6,000 training and 1,000 test images per class
     assert np.bincount(y_train).tolist() == [6000] * 10

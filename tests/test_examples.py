@@ -6,6 +6,9 @@ data directory; tests/test_slow_seeds.py runs them on the real files.
 """
 
 import importlib.util
+import os
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from seed001_cells import DW1_58, DW2_59, LABELS, W1, W2, X
+from threadpoolctl import threadpool_limits
 
 import tinygrad_np
 from tinygrad_np import Tensor, data, nn
@@ -33,8 +37,10 @@ def load_example(name: str):
 
 @pytest.fixture(autouse=True)
 def restore_default_dtype():
-    """The examples set float64 (faithful) or float32 (improved); leave float32 behind."""
-    yield
+    """The examples set float64 (faithful) or float32 (improved); leave float32 behind, and the
+    BLAS threads that their --threads set as they were."""
+    with threadpool_limits(limits=None):
+        yield
     tinygrad_np.set_default_dtype(np.float32)
 
 
@@ -213,6 +219,7 @@ def test_seed004_faithful_init_is_the_seeds_randn_sequence():
 
 # --- the main job ------------------------------------------------------------------------------
 
+@pytest.mark.needs_dot
 def test_demo_writes_three_pictures_and_a_test_accuracy(tmp_path):
     """What `make demo` runs, with its default settings, into a temporary directory."""
     run = subprocess.run([sys.executable, str(EXAMPLES / "demo.py"), "--out", str(tmp_path)],
@@ -225,9 +232,31 @@ def test_demo_writes_three_pictures_and_a_test_accuracy(tmp_path):
     assert pngs(tmp_path) == ["curves.png", "digits.png", "graph.png"]
 
 
+@pytest.mark.needs_dot
 def test_demo_graph_only_draws_just_the_graph(tmp_path):
     run = subprocess.run([sys.executable, str(EXAMPLES / "demo.py"), "--graph-only", "--out",
                           str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert run.returncode == 0, run.stderr
     assert pngs(tmp_path) == ["graph.png"]
     assert "epoch" not in run.stdout
+
+
+def test_demo_without_dot_keeps_the_dot_source_and_says_in_one_line_how_to_draw_it(tmp_path):
+    """Graphviz missing anyway (no `dot` on PATH): the demo still trains and draws its other
+    pictures, writes graph.gv, says how to turn it into graph.png, and exits 0."""
+    (tmp_path / "bin").mkdir()
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, str(EXAMPLES / "demo.py"), "--epochs", "2", "--out",
+                          str(out)], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                         env={**os.environ, "PATH": str(tmp_path / "bin")})
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr and "epoch  2  train loss" in run.stdout
+    assert pngs(out) == ["curves.png", "digits.png"]
+    assert (out / "graph.gv").read_text().startswith("digraph")
+    (hint,) = [line for line in run.stdout.splitlines() if "graph.gv" in line]
+    assert "Graphviz" in hint and "apt-get" in hint and "brew" in hint
+    command = f"dot -Tpng {out / 'graph.gv'} -o {out / 'graph.png'}"
+    assert hint.endswith(f"then run: {command}")
+    if shutil.which("dot"):  # and the command it prints does make graph.png
+        subprocess.run(shlex.split(command), check=True)
+        assert pngs(out) == ["curves.png", "digits.png", "graph.png"]

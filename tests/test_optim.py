@@ -123,9 +123,11 @@ def test_20_steps_match_the_published_equations(kind, kwargs):
         np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.needs_torch
 @pytest.mark.parametrize("kind, kwargs", CASES, ids=IDS)
 def test_20_steps_match_torch_optim(kind, kwargs):
-    torch = pytest.importorskip("torch")
+    import torch
+
     W = torch.tensor(W0.copy(), requires_grad=True)
     b = torch.tensor(B0.copy(), requires_grad=True)
     opt = getattr(torch.optim, kind)([W, b], **kwargs)
@@ -138,8 +140,10 @@ def test_20_steps_match_torch_optim(kind, kwargs):
         np.testing.assert_allclose(a, r.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.needs_torch
 def test_defaults_are_pytorchs():
-    torch = pytest.importorskip("torch")
+    import torch
+
     p = Tensor(np.zeros(2), requires_grad=True)
     for kind, ours in DEFAULTS.items():
         theirs = getattr(torch.optim, kind)([torch.zeros(2, requires_grad=True)]).defaults
@@ -394,8 +398,10 @@ def test_step_lr_and_cosine_follow_their_formulas():
     assert lrs[3] == pytest.approx(0.1) and lrs[7] == pytest.approx(1.0)
 
 
+@pytest.mark.needs_torch
 def test_schedulers_match_torch():
-    torch = pytest.importorskip("torch")
+    import torch
+
     for ours_cls, theirs_cls, kw in [
         (optim.StepLR, torch.optim.lr_scheduler.StepLR, dict(step_size=3, gamma=0.3)),
         (optim.CosineAnnealingLR, torch.optim.lr_scheduler.CosineAnnealingLR,

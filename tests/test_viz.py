@@ -2,7 +2,6 @@
 
 import html
 import re
-import shutil
 import struct
 import xml.etree.ElementTree as ET
 
@@ -13,8 +12,7 @@ import pytest
 from tinygrad_np import Tensor, TinygradError, draw_graph, manual_seed, nn, no_grad, toposort
 from tinygrad_np.viz import GRAD_LEVELS, GraphvizNotFoundError, trace
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
-                               reason="Graphviz `dot` is not installed (apt-get install graphviz)")
+needs_dot = pytest.mark.needs_dot  # `make test` installs Graphviz; tests/conftest.py
 COLOUR = {name: fill for _, name, fill, _ in GRAD_LEVELS}
 
 
