@@ -3,6 +3,7 @@ directories, and the real MNIST / Fashion-MNIST copies when this machine has the
 
 import dataclasses
 import gzip
+import os
 import re
 import subprocess
 import sys
