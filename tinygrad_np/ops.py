@@ -2125,7 +2125,7 @@ class _Targets:
         if reduction == "sum":
             return total
         d = self.denominator
-        return total / np.asarray(d, dtype=per.dtype) if d else total * np.nan  # all ignored
+        return total / d if d else total * np.nan  # nothing counted (all ignored): NaN
 
     def expand_grad(self, g, reduction: str):
         """g as a factor per position, of shape (N, 1, d1, ...)."""

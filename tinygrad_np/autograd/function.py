@@ -253,9 +253,11 @@ class Function:
                 needs.append(False)
                 arrays.append(a)
         ctx = Context()
-        ctx.fn, ctx.inputs, ctx.attrs = cls, args, kwargs
         ctx.needs_input_grad = tuple(needs)
+        if record:
+            ctx.fn, ctx.inputs, ctx.attrs = cls, args, kwargs
         if not cls.array_mode:
+            ctx.fn = cls
             return _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state)
         if cls.fast_forward is not None and _kernels.ENABLED:
             y = cls.fast_forward(ctx, *arrays, **kwargs)
@@ -263,15 +265,26 @@ class Function:
             y = cls.forward(ctx, *arrays, **kwargs)
         if type(y) is not np.ndarray:
             y = np.asarray(y)  # NumPy reductions return scalars for 0-d results
-        out = new_tensor(type(proto), y, ctx if record else None,
-                         stamp=_alias_stamp(y, args) if y.base is not None else None)
+        out = object.__new__(type(proto))  # new_tensor, inlined: this is the hottest path
+        out._data = y
+        out._grad = None
+        out._index = 0
+        out._stamp = _alias_stamp(y, args) if y.base is not None else None
+        out.name = None
+        out._hooks = None
+        out._retain = False
         if record:
+            out._requires_grad = True
+            out._ctx = ctx
             ctx.stamp = _last_write
             ctx.frame = state.frame
             if state.anomaly:
                 _anomaly_record(ctx, (out,))
-        elif state.anomaly:
-            _check_finite_output(cls, (out,), args)
+        else:
+            out._requires_grad = False
+            out._ctx = None
+            if state.anomaly:
+                _check_finite_output(cls, (out,), args)
         return out
 
 

@@ -81,9 +81,9 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         """Run ``forward`` (and the hooks), recording this call on every op it creates."""
-        hooks = self.__dict__.get("_forward_pre_hooks")
-        if hooks:
-            for hook in list(hooks.values()):
+        own = self.__dict__
+        if "_forward_pre_hooks" in own:
+            for hook in list(own["_forward_pre_hooks"].values()):
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
@@ -94,9 +94,8 @@ class Module:
             out = self.forward(*args, **kwargs)
         finally:
             s.frame = outer
-        hooks = self.__dict__.get("_forward_hooks")
-        if hooks:
-            for hook in list(hooks.values()):
+        if "_forward_hooks" in own:
+            for hook in list(own["_forward_hooks"].values()):
                 result = hook(self, args, out)
                 if result is not None:
                     out = result
