@@ -25,6 +25,8 @@ from .errors import (
     DTypeError,
     GradcheckError,
     GraphError,
+    MissingDependencyError,
+    NotDefinedError,
     OptimizerError,
     OutOfRangeError,
     ShapeError,

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _files
-from .errors import DataError, DTypeError, OutOfRangeError, ShapeError
+from .errors import DataError, DTypeError, MissingDependencyError, OutOfRangeError, ShapeError
 from .random import get_rng
 from .tensor import Tensor
 
@@ -640,5 +640,5 @@ def _require(module: str, needed_by: str):
         return importlib.import_module(module)
     except ImportError as e:
         package = {"sklearn": "scikit-learn"}.get(module.split(".")[0], module)
-        raise ImportError(f"{needed_by} needs {package}, which is not installed: "
+        raise MissingDependencyError(f"{needed_by} needs {package}, which is not installed: "
                           "pip install 'tinygrad-np[data]'") from e

@@ -46,6 +46,15 @@ class CheckpointError(TinygradError, ValueError):
     """A state dict or checkpoint file that does not match, or cannot be read."""
 
 
+class NotDefinedError(TinygradError, NotImplementedError):
+    """A method your subclass must define and does not: ``Module.forward``,
+    ``Function.forward``/``backward``, a scheduler's learning-rate rule."""
+
+
+class MissingDependencyError(TinygradError, ImportError):
+    """An optional library a feature needs is not installed; the message names the extra."""
+
+
 class DataError(TinygradError, ValueError):
     """A data file that is missing, corrupt, truncated, or fails its checksum."""
 

@@ -40,7 +40,7 @@ import numpy as np
 
 from .. import _kernels, _modes
 from .._modes import state as _state
-from ..errors import AnomalyError
+from ..errors import AnomalyError, NotDefinedError
 
 # --- the tensor as the engine sees it ----------------------------------------------------------
 
@@ -227,11 +227,12 @@ class Function:
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
-        raise NotImplementedError("a Function subclass must define forward(ctx, *args)")
+        raise NotDefinedError("a Function subclass must define a static forward(ctx, *args)")
 
     @staticmethod
     def backward(ctx, *grad_outputs):
-        raise NotImplementedError("a Function subclass must define backward(ctx, *grad_outputs)")
+        raise NotDefinedError("a Function subclass must define a static backward(ctx, "
+                              "*grad_outputs) returning one gradient per input of forward")
 
     @classmethod
     def apply(cls, *args, **kwargs):

@@ -18,7 +18,7 @@ import numpy as np
 
 from .._modes import state
 from ..autograd.function import TensorBase, note_write
-from ..errors import CheckpointError, GraphError
+from ..errors import CheckpointError, GraphError, NotDefinedError
 from ..tensor import RemovableHandle, Tensor
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -76,7 +76,7 @@ class Module:
     training = True  # train() / eval() set it on every module of the tree
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__}.forward is not defined: a Module "
+        raise NotDefinedError(f"{type(self).__name__}.forward is not defined: a Module "
                                   "subclass defines forward(self, x)")
 
     def __call__(self, *args, **kwargs):
