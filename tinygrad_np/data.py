@@ -641,4 +641,4 @@ def _require(module: str, needed_by: str):
     except ImportError as e:
         package = {"sklearn": "scikit-learn"}.get(module.split(".")[0], module)
         raise MissingDependencyError(f"{needed_by} needs {package}, which is not installed: "
-                          "pip install 'tinygrad-np[data]'") from e
+                                     "pip install 'tinygrad-np[data]'") from e
