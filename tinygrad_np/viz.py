@@ -287,7 +287,8 @@ def op_title(ctx) -> str:
     shown = []
     names = _argument_names(ctx.fn)
     for name, value in zip(names, ctx.inputs):
-        if not isinstance(value, Tensor) and _simple(value) and not _is_number_node(name, value):
+        if not isinstance(value, Tensor) and _simple(value) and not _is_number_node(name, value) \
+                and not (name == "groups" and value == 1):  # conv2d's default says nothing
             shown.append((name, value))
     for name, value in (ctx.attrs or {}).items():
         if name == "axes":
@@ -303,7 +304,8 @@ def op_title(ctx) -> str:
 
 def _is_number_node(name: str, value) -> bool:
     """A number operand (``x * 2``) is drawn as its own box; an exponent is an attribute."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and name != "exponent"
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and name not in (
+        "exponent", "groups")
 
 
 def _number_inputs(t: Tensor) -> list:
