@@ -418,6 +418,14 @@ def test_check_graph_after_backward_needs_retain_graph():
     assert check_graph(loss).nodes == 5
 
 
+def test_check_graph_skips_casts_and_judges_the_rest():
+    x = Tensor(np.linspace(-1, 1, 5), requires_grad=True)
+    report = check_graph((x.astype("float32").tanh() * 2).sum())
+    assert report.points == ["tanh", "mul", "sum"]
+    assert report.skipped and report.skipped[0].startswith("cast: gives float32")
+    assert "skipped: cast" in str(report)
+
+
 def test_check_graph_checks_big_inputs_by_direction_and_finds_the_element():
     class OneWrong(Function):
         @staticmethod

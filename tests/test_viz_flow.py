@@ -246,6 +246,10 @@ def test_health_on_the_picture_and_remove():
     assert len(dead) == 1 and "activation[1]" in dead[0] and "dead 100% (5/5)" in dead[0]
     source = draw_graph(loss, model, health=health).source
     assert "update/weight" in source and "grad norm 0<" in source.replace("\n", "")
+    n_calls = len(health._acts[next(iter(health._acts))]["mean"])
+    with tg.no_grad():  # evaluation is not training: not recorded
+        model(X)
+    assert len(health._acts[next(iter(health._acts))]["mean"]) == n_calls
     health.remove()
     model(X)
     assert health.stats()[next(iter(health.stats()))]  # the old numbers stay

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import graphviz
 import numpy as np
 
+from ._modes import is_grad_enabled
 from .errors import ArgumentError, GradcheckError, GraphError, TinygradError
 from .ops import describe_index
 from .tensor import Tensor, toposort
@@ -583,7 +584,8 @@ class Health:
     on every parameter. Each forward records, per module call (a module called twice in one
     forward, like MLP's shared activation, counts as two calls ``activation[0]`` and
     ``activation[1]``), the mean and standard deviation of its output and, for a ReLU, which
-    units fired; each backward records the parameters' gradient norms. Call ``health.step()``
+    units fired (forwards under ``no_grad()``, evaluation, are left out); each backward records
+    the parameters' gradient norms. Call ``health.step()``
     after ``optimizer.step()``: it measures each parameter's update-to-weight ratio
     ``‖ΔW‖ / ‖W‖`` and closes the step.
 
@@ -636,8 +638,8 @@ class Health:
         self._calls = {}
 
     def _forward(self, module, args, out):
-        if not isinstance(out, Tensor):
-            return
+        if not isinstance(out, Tensor) or not is_grad_enabled():
+            return  # evaluation under no_grad() is not training: it is left out
         k = self._calls.get(id(module), 0)
         self._calls[id(module)] = k + 1
         if k:
@@ -674,6 +676,7 @@ class Health:
         for module, (d, w) in moved.items():
             self._ratios.setdefault(module, []).append(math.sqrt(d / w) if w else math.nan)
         self.steps += 1
+        self._calls = {}
         self.history.append({self.label(k): dict(v) for k, v in self.stats().items()})
 
     # reading
@@ -704,7 +707,8 @@ class Health:
         s = self.stats().get(key)
         if s is None:
             return []
-        rows = [f"out mean {s['mean']:.3g}  std {s['std']:.3g}"]
+        mean = s["mean"] if abs(s["mean"]) > 1e-12 * max(1.0, s["std"]) else 0.0  # not noise
+        rows = [f"out mean {mean:.3g}  std {s['std']:.3g}"]
         if s["dead"] is not None:
             rows.append(f"dead {s['dead']:.0%} ({round(s['dead'] * s['units'])}/{s['units']})")
         if s["grad_norm"] is not None:
