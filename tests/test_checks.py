@@ -262,6 +262,16 @@ class WrongFormula(Function):
         return g * x  # d exp = exp, not x
 
 
+class ForgetsB(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a * 2 + b
+
+    @staticmethod
+    def backward(ctx, g):
+        return 2 * g, None
+
+
 BROKEN = [  # (op, inputs, diagnosis, words in the message)
     (IgnoresGrad, lambda: (t(3),), "ignores grad_output", ["multiplied by -2", "element"]),
     (MeanNotSum, lambda: (t(3, 4), t(3, 4)), "wrong broadcasting reduction",
@@ -277,6 +287,7 @@ BROKEN = [  # (op, inputs, diagnosis, words in the message)
     (Float32Gradient, lambda: (t(3),), "wrong dtype", ["float32 gradient", "float64"]),
     (Float32Output, lambda: (t(3),), "wrong dtype", ["float32 output", "float64 inputs"]),
     (TwoGradients, lambda: (t(3),), "wrong number of gradients", ["2 gradient(s)"]),
+    (ForgetsB, lambda: (t(3), t(3)), "no gradient", ["input 1", "None or zeros"]),
     (WrongFormula, lambda: (t(3),), "wrong", ["analytic", "but numeric"]),
 ]
 

@@ -62,6 +62,8 @@ DIAGNOSES = {
     "output (.astype(x.dtype))",
     "wrong number of gradients": "backward returns one gradient per positional input of "
     "forward, None for the non-Tensor ones",
+    "no gradient": "the output depends on this input, but backward returns None (or zeros) "
+    "for it; return its gradient, or pass the input as a constant (an array, or .detach())",
     "wrong": "the formula itself differs from the derivative; derive it again by hand, "
     "element by element, and compare with the numbers above",
 }
@@ -111,7 +113,8 @@ class CheckReport:
                  + "; ".join(self.points)]
         if self.nodes:
             lines[0] = f"{self.op}: {self.nodes} op(s) checked"
-        lines.append(f"second order: {self.second_order}")
+        else:
+            lines.append(f"second order: {self.second_order}")
         lines += [f"non-differentiable: {k}" for k in self.kinks]
         lines += [f"skipped: {k}" for k in self.skipped]
         return "\n".join(lines)
@@ -286,6 +289,9 @@ class _Comparison:
         def failure(diagnosis, detail):
             return _Failure(diagnosis, detail, k, idx, a, n, x)
 
+        if not np.any(a_full) and np.abs(n_full).max() > 0:
+            return failure("no gradient", "the backward gives no gradient for this input (None "
+                           "or zeros), but the output depends on it.")
         again = analytic_gradients(self.call, self.point.args, self.tensors,
                                    [-2.0 * w for w in self.weights])[k]
         if np.allclose(again, a_full, rtol=1e-6, atol=1e-12) and np.abs(n_full).max() > 0:
