@@ -16,6 +16,7 @@ check accepts any analytic value between the one-sided slopes (a subgradient: Py
 
 from __future__ import annotations
 
+import ast
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -150,8 +151,8 @@ def _structural(err: GraphError) -> _Failure | None:
     text = str(err)
     if m := _SHAPE.search(text):
         got, want = m[2], m[3]
-        diagnosis = "transposed" if tuple(eval(got))[::-1] == tuple(eval(want)) and \
-            got != want else "wrong shape"
+        reversed_ = tuple(ast.literal_eval(got))[::-1] == tuple(ast.literal_eval(want))
+        diagnosis = "transposed" if reversed_ and got != want else "wrong shape"
         return _Failure(diagnosis, f"backward returned a gradient of shape {got} for input "
                         f"{m[1]} of shape {want}.")
     if m := _DTYPE.search(text):
