@@ -31,6 +31,26 @@ def gradcheck_wrong_gradient():
     tg.gradcheck(lambda x: x.relu() * 0 + Tensor(np.ones(2)) * x.detach(), x)
 
 
+class _HalfSquare(tg.Function):
+    """x² whose backward forgot the 2 (a user's custom op)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return x * g
+
+
+def check_graph_after_backward():
+    loss = (leaf(3).exp()).sum()
+    loss.backward()
+    tg.autograd.check_graph(loss)
+
+
 def mlp():
     return nn.MLP([4, 3, 2])
 
@@ -151,6 +171,20 @@ CATALOGUE = [
      ["gradcheck", "requires_grad=True"]),
     ("gradcheck on a wrong gradient", gradcheck_wrong_gradient, tg.GradcheckError,
      ["input 0", "element (0,)", "analytic", "numeric"]),
+    ("check_op on a custom op with a wrong backward",
+     lambda: tg.autograd.check_op(_HalfSquare, Tensor(np.array([1.0, 2.0]))), tg.GradcheckError,
+     ["check_op(_HalfSquare)", "off by a constant factor", "input 0", "element", "analytic",
+      "numeric", "Fix:"]),
+    ("check_op with no floating Tensor to differentiate",
+     lambda: tg.autograd.check_op(_HalfSquare, np.ones(2)), ValueError,
+     ["check_op(_HalfSquare)", "floating Tensor", "Tensor(x)"]),
+    ("check_graph on a graph freed by backward", check_graph_after_backward, tg.GraphError,
+     ["check_graph", "exp", "freed", "retain_graph=True"]),
+    ("draw_graph highlight that is not a tensor",
+     lambda: tg.draw_graph(leaf(2).sum(), highlight="sum"), ValueError,
+     ["draw_graph", "highlight", "Tensor", "GradcheckError", "str"]),
+    ("viz.watch given something that is not a Module",
+     lambda: tg.viz.watch([leaf(2)]), ValueError, ["watch", "Module", "list"]),
     ("set_default_dtype to an integer", lambda: tg.set_default_dtype("int32"), tg.DTypeError,
      ["set_default_dtype", "int32", "float"]),
     # modules and optimizers
