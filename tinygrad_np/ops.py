@@ -33,9 +33,16 @@ from collections import namedtuple
 import numpy as np
 
 from . import _kernels
-from ._modes import get_default_dtype, resolve_dtype
+from ._modes import get_default_dtype, is_grad_enabled, resolve_dtype
 from .autograd.function import Function, TensorBase, new_tensor
-from .errors import ArgumentError, DTypeError, OutOfRangeError, ShapeError, TinygradError
+from .errors import (
+    ArgumentError,
+    DTypeError,
+    GraphError,
+    OutOfRangeError,
+    ShapeError,
+    TinygradError,
+)
 
 # --- helpers that work on arrays and on Tensors (for backward formulas) --------------------------
 
@@ -1887,11 +1894,13 @@ def linear(x, weight, bias=None):
         B = _data_of(bias)
         out = np.shape(X)[:-1] + (W.shape[1],)
         try:
-            np.broadcast_shapes(np.shape(B), out)
+            fits = np.broadcast_shapes(np.shape(B), out) == out
         except ValueError:
+            fits = False
+        if not fits:  # a bias may broadcast to the output, never make it bigger
             raise ShapeError(f"linear: bias of shape {np.shape(B)} does not fit the output "
                              f"{out} of a weight of shape {W.shape}; give it shape "
-                             f"({W.shape[1]},)") from None
+                             f"({W.shape[1]},)")
         if not _is_tensor(bias):
             bias = np.asarray(bias, dtype=W.dtype)
         return Linear.apply(x, weight, bias)
@@ -2159,6 +2168,7 @@ class _Targets:
 
 def _targets(op: str, logits, target, weight, ignore_index: int, label_smoothing: float):
     """Check the targets against logits of shape (N, C, d1, ...) and describe them."""
+    _constant_targets(target, op)
     Z = logits._data
     T = target._data if _is_tensor(target) else np.asarray(target)
     if Z.ndim == 0:
@@ -2244,6 +2254,7 @@ def cross_entropy(logits, targets, reduction: str = "mean", *, weight=None,
     or "none".
     """
     _check_reduction(reduction, "cross_entropy")
+    _constant_targets(targets, "cross_entropy")
     logits = _float_input(logits, "cross_entropy")
     if logits._data.ndim == 1:
         z, unbatched = _batched(logits, targets)
@@ -2259,6 +2270,7 @@ def nll_loss(log_probs, targets, reduction: str = "mean", *, weight=None,
              ignore_index: int = -100):
     """Negative log-likelihood of log-probabilities, as ``torch.nn.functional.nll_loss``"""
     _check_reduction(reduction, "nll_loss")
+    _constant_targets(targets, "nll_loss")
     log_probs = _float_input(log_probs, "nll_loss")
     z, unbatched = _batched(log_probs, targets)
     t = _targets("nll_loss", z, _batched_target(targets, unbatched), weight, ignore_index, 0.0)
@@ -2355,7 +2367,17 @@ def _scale_elementwise(d, g, reduction: str):
     return d * g
 
 
+def _constant_targets(targets, op: str) -> None:
+    """Losses give no gradient to their targets (as PyTorch for labels): refuse a target that
+    asks for one instead of leaving its .grad silently empty."""
+    if _is_tensor(targets) and targets._requires_grad and is_grad_enabled():
+        raise GraphError(f"{op}: the targets require grad, but the loss gives no gradient to its "
+                         "targets; pass targets.detach(), or write the loss with tensor ops "
+                         "(e.g. -(p * target).sum()) if you need it")
+
+
 def _binary_targets(x, targets, op: str):
+    _constant_targets(targets, op)
     Y = targets._data if _is_tensor(targets) else np.asarray(targets)
     if Y.shape != x.shape:
         raise ShapeError(f"{op}: input of shape {x.shape} and targets of shape {Y.shape} differ; "
