@@ -85,6 +85,9 @@ def check_text(entry, reference) -> str:
 
 def _label(entry) -> str:
     label = entry["label"].format(version=entry.get("version") or "?")
+    busy = sum(j.get("busy", False) for j in entry.get("jobs", []))
+    if busy:
+        label += f" *{busy}/{len(entry['jobs'])} busy"
     pinned = {j.get("pinned_cpu") for j in entry.get("jobs", [])} - {None}
     if pinned:
         label += f" (pinned to CPU {', '.join(map(str, sorted(pinned)))})"
@@ -259,10 +262,11 @@ def machine_lines(data) -> list[str]:
             for j in e.get("jobs", [])]
     others = [j["others_cpus"] for j in jobs]
     redone = sum("redone_after" in j for j in jobs)
+    busy = sum(j.get("busy", False) for j in jobs)
     gate = data["load_gate"]
     round_loads = [g["load"] for g in gate["rounds"]]
     waited = sum(g["waited_s"] for g in gate["rounds"])
-    noisy = sum(not g["quiet"] for g in gate["rounds"])
+    noisy = sum(g["quiet"] is False for g in gate["rounds"])
     la = m["load_average"]
     dirty = " (with uncommitted changes)" if m.get("git_dirty") else ""
     lines = [f"Machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}, NumPy "
@@ -271,13 +275,15 @@ def machine_lines(data) -> list[str]:
              f"{unset}. Threads requested per child: {m['threads_requested'] or 'library default'}"
              + ("; JAX pinned to one CPU." if m["threads_requested"] == 1 else "."),
              f"Load average (1, 5, 15 min): {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} at the start, "
-             f"{la[3]:.2f} {la[4]:.2f} {la[5]:.2f} at the end; at the start of each round "
-             f"{_range(round_loads, _ratio)} (gate {gate['max_load']}: waited {waited:.0f} s, "
-             f"{noisy} rounds started above it)."]
+             f"{la[3]:.2f} {la[4]:.2f} {la[5]:.2f} at the end; 1-minute load at the start of "
+             f"each round {_range(round_loads, _ratio)}. Load gate (other processes' CPUs <= "
+             f"{gate['max_others_cpus']}): waited {waited:.0f} s, {noisy} of "
+             f"{len(gate['rounds'])} rounds started on a busy machine."]
     if others:
         lines.append("Other processes' CPU use while a child ran: median "
                      f"{statistics.median(others):.2f}, max {max(others):.2f} CPUs; {redone} of "
-                     f"{len(jobs)} children run again (above {gate['max_others_cpus']}).")
+                     f"{len(jobs)} children run again, {busy} kept although the machine was "
+                     "busy (marked * in the tables).")
     for row, why in data["skipped"].items():
         lines.append(f"Skipped {row}: {why}.")
     return lines
