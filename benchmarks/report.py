@@ -115,7 +115,8 @@ def workload_table(name, cfg, by_row, threads) -> list[str]:
         if row in ran:
             continue
         why = entry.get("skipped") or f"FAILED: {entry.get('error')}"
-        lines.append(f"| {entry['label'].format(version='')} | - | | | | | {why} |")
+        label = entry["label"].replace(" {version}", "").replace(" (PyTorch)", "")
+        lines.append(f"| {label} | - | | | | | {why} |")
     return lines
 
 
@@ -233,8 +234,13 @@ def previous_lines(data, previous) -> list[str]:
         return []
     lines = [f"Against the previous run ({previous['time_utc'][:19]}, commit "
              f"{previous['machine'].get('git_commit')}):"]
+    if previous["machine"].get("cpu") != data["machine"]["cpu"]:
+        lines.append(f"- on another CPU ({previous['machine'].get('cpu')}; now "
+                     f"{data['machine']['cpu']}): compare with care")
     for name, by_row in data["results"].items():
-        if previous.get("config", {}).get(name) != json.loads(json.dumps(data["config"][name])):
+        old_cfg = previous.get("config", {}).get(name)
+        new_cfg = json.loads(json.dumps(data["config"][name]))  # tuples as lists, as in a file
+        if not old_cfg or any(old_cfg[k] != v for k, v in new_cfg.items() if k in old_cfg):
             lines.append(f"- {name}: not compared (the previous run timed other settings)")
             continue
         for row, entry in by_row.items():
@@ -254,8 +260,10 @@ def previous_lines(data, previous) -> list[str]:
 
 def machine_lines(data) -> list[str]:
     m = data["machine"]
-    kernels = "; ".join(f"{k['internal_api']} {k['version']} kernel {k['architecture']} "
-                        f"({k['file']}; {len(k['rows'])} rows)" for k in data["blas_kernels"])
+    kernels = "; ".join(
+        f"{k['internal_api']} {k['version'] or ''}"
+        + (f" kernel {k['architecture']}" if k["architecture"] else "")
+        + f" ({k['file']}; {len(k['rows'])} rows)" for k in data["blas_kernels"])
     unset = ", ".join(f"{k} (was {v!r})" if v is not None else f"{k} (was not set)"
                       for k, v in data["unset_for_children"].items())
     jobs = [j for by_row in data["results"].values() for e in by_row.values()
@@ -265,7 +273,7 @@ def machine_lines(data) -> list[str]:
     busy = sum(j.get("busy", False) for j in jobs)
     gate = data["load_gate"]
     round_loads = [g["load"] for g in gate["rounds"]]
-    waited = sum(g["waited_s"] for g in gate["rounds"])
+    waited = gate.get("waited_total_s", sum(g["waited_s"] for g in gate["rounds"]))
     noisy = sum(g["quiet"] is False for g in gate["rounds"])
     la = m["load_average"]
     dirty = " (with uncommitted changes)" if m.get("git_dirty") else ""
@@ -277,7 +285,8 @@ def machine_lines(data) -> list[str]:
              f"Load average (1, 5, 15 min): {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} at the start, "
              f"{la[3]:.2f} {la[4]:.2f} {la[5]:.2f} at the end; 1-minute load at the start of "
              f"each round {_range(round_loads, _ratio)}. Load gate (other processes' CPUs <= "
-             f"{gate['max_others_cpus']}): waited {waited:.0f} s, {noisy} of "
+             f"{gate['max_others_cpus']}; at most {gate['max_wait_s']:.0f} s per wait, "
+             f"{gate.get('budget_s', 0):.0f} s per run): waited {waited:.0f} s; {noisy} of "
              f"{len(gate['rounds'])} rounds started on a busy machine."]
     if others:
         lines.append("Other processes' CPU use while a child ran: median "

@@ -94,20 +94,27 @@ class LoadGate:
 
     def __init__(self, max_others: float, max_wait: float, budget: float):
         self.max_others, self.max_wait, self.left = max_others, max_wait, budget
+        self.waited = 0.0  # over the whole run, reruns' waits included
 
     def wait(self) -> dict:
+        """Wait (within the limits) for a quiet machine; what it found. Once the budget is
+        spent it still measures, so the record says whether the machine was busy."""
+        if self.max_others == float("inf"):  # --quick / --smoke: no gate
+            return {"load": round(os.getloadavg()[0], 2), "others_cpus": None, "waited_s": 0,
+                    "quiet": None}
         waited, limit = 0.0, min(self.max_wait, self.left)
-        busy = others_cpus(self.SAMPLE_S) if limit > 0 else None
-        if busy is not None and busy > self.max_others:
+        busy = others_cpus(self.SAMPLE_S)
+        if busy > self.max_others and limit > 0:
             print(f"  other processes use {busy:.2f} CPUs: waiting (at most {limit:.0f} s)",
                   flush=True)
-        while busy is not None and busy > self.max_others and waited < limit:
+        while busy > self.max_others and waited < limit:
             time.sleep(10)
             busy = others_cpus(self.SAMPLE_S)
             waited += 10 + self.SAMPLE_S
         self.left -= waited
-        return {"load": round(os.getloadavg()[0], 2), "others_cpus": busy, "waited_s": waited,
-                "quiet": None if busy is None else busy <= self.max_others}
+        self.waited += waited
+        return {"load": round(os.getloadavg()[0], 2), "others_cpus": round(busy, 2),
+                "waited_s": waited, "quiet": busy <= self.max_others}
 
 
 def machine_info() -> dict:
@@ -273,7 +280,8 @@ def run_all(opts) -> dict:
             "config": {wl.name: dataclasses.asdict(wl) for wl in workloads},
             "rounds": opts.rounds, "windows_per_round": opts.windows,
             "load_gate": {"max_wait_s": opts.max_load_wait, "budget_s": opts.max_total_wait,
-                          "max_others_cpus": opts.max_others, "rounds": gates},
+                          "max_others_cpus": opts.max_others, "waited_total_s": gate.waited,
+                          "rounds": gates},
             "results": results, "memory": memory, "micro": micro}
 
 
