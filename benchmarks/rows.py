@@ -21,6 +21,7 @@ class Variant:
     framework: str  # whose trainer: floor, numpy, tinygrad_np, jax, torch, torch_compile, ...
     label: str  # what the printed table calls it; "{version}": the version the child saw
     needs: str | None = None  # a module that must import for the row to run
+    needs_program: str | None = None  # a program that must be on PATH (torch.compile: g++)
     install: str | None = None  # how to get it, printed when it is missing
     env: tuple[tuple[str, str], ...] = ()  # set for the child process
     retain: bool = False  # call tinygrad_np.retain_freed_memory() in the child first
@@ -53,7 +54,8 @@ MAIN_ROWS = (
             install=".venv/bin/pip install jax jaxlib"),
     Variant("torch", "torch", "PyTorch {version} eager", needs="torch", install=TORCH_INSTALL),
     Variant("torch_compile", "torch_compile", "torch.compile (PyTorch {version})", needs="torch",
-            install=TORCH_INSTALL),
+            install=TORCH_INSTALL + "; inductor compiles with g++: apt-get install g++",
+            needs_program="g++"),
     Variant("mygrad", "mygrad", "MyGrad {version}", needs="mygrad",
             install=".venv/bin/pip install mygrad"),
     Variant("autograd", "autograd", "HIPS autograd {version}", needs="autograd",

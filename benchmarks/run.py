@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -229,6 +230,9 @@ def select_rows(opts, baseline: Variant | None) -> tuple[list[Variant], dict]:
             if v.needs and not available[v.needs]:
                 if not v.base:
                     skipped[v.name] = f"`import {v.needs}` fails; install with: {v.install}"
+                continue
+            if v.needs_program and not shutil.which(v.needs_program):
+                skipped[v.name] = f"no `{v.needs_program}` on PATH; install with: {v.install}"
                 continue
             rows.append(v)
     if baseline:
