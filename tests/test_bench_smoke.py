@@ -119,7 +119,8 @@ def test_hand_written_cnn_gradients_match_finite_differences():
             assert abs((up - down) / (2 * eps) - g[idx]) < 1e-6 + 1e-4 * abs(g[idx])
 
 
-@pytest.mark.parametrize("framework", ["numpy", pytest.param("torch", marks=pytest.mark.needs_torch)])
+@pytest.mark.parametrize("framework", ["numpy",
+                                       pytest.param("torch", marks=pytest.mark.needs_torch)])
 def test_w4_trains_from_the_shared_weights(framework):
     reference = train_steps("numpy", W4, 5)
     got = train_steps(framework, W4, 5)
