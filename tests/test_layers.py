@@ -506,3 +506,74 @@ def test_a_small_cnn_learns_the_8x8_digits():
     model.eval()
     accuracy = nn.accuracy(model(Tensor(X[test])), y[test])
     assert accuracy > 0.85  # chance is 0.1; seeds 0 to 3 gave 0.91 to 0.94 in four epochs
+
+
+# --- nn.functional takes torch.nn.functional's arguments -----------------------------------------
+
+
+@pytest.mark.needs_torch
+@pytest.mark.filterwarnings("ignore:size_average and reduce args")  # PyTorch's deprecation
+def test_functional_forms_match_pytorch():
+    import torch
+
+    TF = torch.nn.functional
+    xs = rng.standard_normal((4, 3, 5))
+    labels = rng.integers(0, 3, (4, 5))
+    w = rng.random(3)
+    rm, rv, gamma, beta = rng.standard_normal(3), rng.random(3) + 0.5, rng.standard_normal(3), \
+        rng.standard_normal(3)
+    cases = {
+        "cross_entropy weight third": (lambda f, x, t: f.cross_entropy(x, t(labels), t(w)),),
+        "cross_entropy keywords": (lambda f, x, t: f.cross_entropy(
+            x, t(labels), ignore_index=1, label_smoothing=0.2, reduction="sum"),),
+        "cross_entropy legacy reduce": (lambda f, x, t: f.cross_entropy(x, t(labels),
+                                                                        reduce=False),),
+        "nll_loss": (lambda f, x, t: f.nll_loss(f.log_softmax(x, dim=1), t(labels), t(w)),),
+        "mse size_average": (lambda f, x, t: f.mse_loss(x, t(xs * 0.5), size_average=False),),
+        "l1": (lambda f, x, t: f.l1_loss(x, t(xs * 0.5), reduction="none"),),
+        "bce logits": (lambda f, x, t: f.binary_cross_entropy_with_logits(
+            x, t((xs > 0) * 1.0), pos_weight=t(np.full(5, 2.0))),),
+        "softmax dim": (lambda f, x, t: f.softmax(x, dim=1),),
+        "log_softmax positional": (lambda f, x, t: f.log_softmax(x, 2),),
+        "logsigmoid": (lambda f, x, t: f.logsigmoid(x * 30),),
+        "normalize": (lambda f, x, t: f.normalize(x, p=2.0, dim=1),),
+        "normalize p=1": (lambda f, x, t: f.normalize(x, 1, 2),),
+        "pad": (lambda f, x, t: f.pad(x, (1, 2, 0, 1), value=0.5),),
+        "layer_norm": (lambda f, x, t: f.layer_norm(x, (5,), t(rng_w5), t(rng_b5)),),
+        "batch_norm train": (lambda f, x, t: f.batch_norm(x, None, None, t(gamma), t(beta),
+                                                          training=True),),
+        "batch_norm eval": (lambda f, x, t: f.batch_norm(x, t(rm), t(rv), t(gamma), t(beta)),),
+        "dropout eval": (lambda f, x, t: f.dropout(x, 0.5, training=False),),
+        "leaky_relu": (lambda f, x, t: f.leaky_relu(x, 0.3),),
+        "elu": (lambda f, x, t: f.elu(x, 0.5),),
+        "gelu tanh": (lambda f, x, t: f.gelu(x, approximate="tanh"),),
+        "softplus": (lambda f, x, t: f.softplus(x, beta=2, threshold=1),),
+        "relu6": (lambda f, x, t: f.relu6(x * 5),),
+        "silu": (lambda f, x, t: f.silu(x),),
+    }
+    rng_w5, rng_b5 = rng.standard_normal(5), rng.standard_normal(5)
+    for name, (fn,) in cases.items():
+        x, tx = Tensor(xs, requires_grad=True), torch.tensor(xs, requires_grad=True)
+        y = fn(F, x, lambda a: a)
+        ty = fn(TF, tx, lambda a: torch.tensor(a))
+        np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-6, atol=1e-12,
+                                   err_msg=name)
+        y.sum().backward()
+        ty.sum().backward()
+        np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-6, atol=1e-12,
+                                   err_msg=name)
+    oh = F.one_hot(np.array([2, 0]), 4)
+    assert oh.dtype == np.int64 and oh.data.tolist() == TF.one_hot(torch.tensor([2, 0]),
+                                                                   4).tolist()
+
+
+def test_functional_keeps_the_older_positional_reduction():
+    x = Tensor(rng.standard_normal((4, 3)))
+    labels = np.array([0, 1, 2, 1])
+    np.testing.assert_allclose(F.cross_entropy(x, labels, "sum").data,
+                               F.cross_entropy(x, labels, reduction="sum").data)
+    assert F.softmax(x, axis=0).shape == (4, 3)
+    with pytest.raises(tg.ArgumentError, match="dim=1 and axis=0"):
+        F.softmax(x, dim=1, axis=0)
+    with pytest.raises(tg.ArgumentError, match="mode='constant'"):
+        F.pad(x, (1, 1), mode="reflect")
