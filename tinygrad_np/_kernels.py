@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 ENABLED = True
-builtins_min = min
 
 
 def sum_rows(g: np.ndarray) -> np.ndarray:
@@ -80,7 +79,7 @@ def conv2d(xpad: np.ndarray, weight: np.ndarray, bias, groups: int, geo) -> np.n
     cols = np.empty((c, K, L), xpad.dtype)
     w = weight.reshape(G, O // G, K // G)
     for s in range(0, N, c):
-        e = builtins_min(N, s + c)
+        e = min(N, s + c)
         part = _columns(cols[:e - s], xpad[s:e], geo).reshape(e - s, G, K // G, L)
         np.matmul(w, part, out=y[s:e].reshape(e - s, G, O // G, L))
     if bias is not None:
@@ -107,7 +106,7 @@ def conv2d_backward(g: np.ndarray, xpad: np.ndarray, weight: np.ndarray, groups:
     dx = np.zeros(xpad.shape, g.dtype) if need[0] else None
     wt = weight.reshape(G, O // G, K // G).swapaxes(-1, -2)
     for s in range(0, N, c):
-        e = builtins_min(N, s + c)
+        e = min(N, s + c)
         part = gy[s:e]
         if need[1]:
             cs = _columns(cols[:e - s], xpad[s:e], geo).reshape(e - s, G, K // G, L)
