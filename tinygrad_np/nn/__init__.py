@@ -2,10 +2,11 @@
 
 ``module.py`` finds parameters by walking attributes; ``layers.py`` holds Linear, Sequential,
 MLP, the activations and Dropout; ``init.py`` the weight initializers; ``losses.py`` the losses
-and ``accuracy``; ``checkpoint.py`` atomic ``save`` / ``load`` of state dicts.
+and ``accuracy``; ``checkpoint.py`` atomic ``save`` / ``load`` of state dicts; ``utils.py``
+gradient clipping (``nn.utils.clip_grad_norm_``).
 """
 
-from . import functional, init
+from . import functional, init, utils
 from .checkpoint import load, save
 from .layers import (
     MLP,
@@ -32,5 +33,5 @@ __all__ = [
     "MLP", "Dropout", "IncompatibleKeys", "Linear", "LogSoftmax", "Module", "ReLU", "Sequential",
     "Sigmoid", "Softmax", "Tanh", "accuracy", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cross_entropy", "functional", "init", "load", "mse_loss",
-    "nll_loss", "save",
+    "nll_loss", "save", "utils",
 ]
