@@ -6,6 +6,7 @@ dicts), ``optimizers.py`` the update rules (SGD, Adam, AdamW, RMSprop, Adagrad) 
 ``optim.lr_scheduler.StepLR`` works as in PyTorch.
 """
 
+from ..errors import OptimizerError
 from . import lr_scheduler
 from .lr_scheduler import (
     CosineAnnealingLR,
@@ -23,6 +24,6 @@ from .optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
 
 __all__ = [
     "SGD", "Adagrad", "Adam", "AdamW", "CosineAnnealingLR", "ExponentialLR", "LRScheduler",
-    "LambdaLR", "LinearLR", "MultiStepLR", "OneCycleLR", "Optimizer", "RMSprop",
+    "LambdaLR", "LinearLR", "MultiStepLR", "OneCycleLR", "Optimizer", "OptimizerError", "RMSprop",
     "ReduceLROnPlateau", "StepLR", "lr_scheduler",
 ]

@@ -552,8 +552,12 @@ class Optimizer:
                 raise OptimizerError(f"{here}: hyperparameter {missing[0]!r} is missing from "
                                      "the state")
             values = {key: _plain(v) for key, v in group.items() if key != "params"}
-            new_groups.append(self._validated({**own, **values, "params": own["params"]},
-                                              here))
+            try:
+                new_groups.append(self._validated({**own, **values, "params": own["params"]},
+                                                  here))
+            except OptimizerError as e:
+                raise OptimizerError(f"{e}; nothing was loaded. Fix that value in the state "
+                                     "dict, or load one that state_dict() wrote") from None
         copies = []
         for seg, group in zip(self._segments, self._groups_of_segments(new_groups)):
             want = self._buffers(group) if self._elementwise else self.state[seg.index[0]]
