@@ -10,6 +10,7 @@ import pytest
 from test_optim import CASES, IDS
 
 from tinygrad_np import OptimizerError, Tensor, nn, optim
+from tinygrad_np.optim import optimizers
 
 # --- a model with small and large parameters, in float64 ---------------------------------------
 
@@ -136,6 +137,38 @@ def test_a_nan_in_a_fused_segment_names_the_parameter_and_changes_nothing():
     assert all(np.array_equal(p.data, b) for p, b in zip(params, before))
     assert opt.steps == [0] * len(params)
     assert all((v == 0).all() for st in opt.state for v in st.values())
+
+
+@pytest.mark.parametrize("kind, kwargs", [
+    ("Adam", {}), ("Adam", dict(amsgrad=True)), ("AdamW", {}), ("SGD", dict(momentum=0.9)),
+    ("RMSprop", dict(momentum=0.9, centered=True)),
+])
+@pytest.mark.parametrize("fused", [None, False])
+def test_decayed_state_is_flushed_of_subnormals_and_the_weights_do_not_change(kind, kwargs,
+                                                                              fused,
+                                                                              monkeypatch):
+    tiny = np.finfo(np.float32).tiny
+
+    def subnormal(state):
+        return sum(int(((v != 0) & (np.abs(v) < tiny)).sum()) for v in state.values())
+
+    def train(every):
+        monkeypatch.setattr(optimizers, "_FLUSH_EVERY", every)
+        rng = np.random.default_rng(0)
+        w = Tensor(rng.standard_normal(40).astype(np.float32), requires_grad=True)
+        b = Tensor(rng.standard_normal(3).astype(np.float32), requires_grad=True)
+        opt = getattr(optim, kind)([w, b], lr=1e-3, fused=fused, **kwargs)
+        for t in range(1100):  # half of w's gradient is 0 after step 3: its moments decay
+            g = rng.standard_normal(40).astype(np.float32)
+            g[20:] *= t < 3
+            w.grad, b.grad = g, rng.standard_normal(3).astype(np.float32)
+            opt.step()
+        return w.data, opt.state[0]
+
+    flushed, state = train(16)
+    kept, state_kept = train(10**9)
+    np.testing.assert_array_equal(flushed, kept)
+    assert subnormal(state_kept) >= 10 and subnormal(state) <= subnormal(state_kept) // 4
 
 
 # --- param groups --------------------------------------------------------------------------------

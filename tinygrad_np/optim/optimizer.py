@@ -6,15 +6,18 @@ makes two, each a dict holding its ``"params"`` and every hyperparameter (the co
 values unless the group gives its own). ``opt.param_groups[i]["lr"] = ...`` changes one group's
 learning rate (the schedulers do that); ``opt.lr`` reads and sets it when there is one group.
 
-How a step runs. The parameters of one group and one dtype form a *segment*. At construction
-their arrays are copied into one flat buffer and each ``p.data`` becomes a view into it (from
-then on ``p.data`` stays the same array for the whole run; a parameter whose array is a view of
-another array keeps it and takes the per-parameter path); their state buffers are flat too. A
-step copies the segment's gradients into one flat buffer (one ``np.concatenate``), proves them
-finite with one ``np.dot`` (a finite sum of squares proves every element finite; if it is not
-finite, each gradient is looked at closer: the sum may have overflowed), then runs the update
-rule once over the flat buffers: the NumPy passes of one parameter, for all of them at once.
-The rules are element-wise, so this gives the per-parameter result to the bit.
+How a step runs. The small parameters (fewer than ``_fuse_below`` elements: biases, small
+layers) of one group and one dtype form a *segment*. At construction their arrays are copied
+into one flat buffer and each ``p.data`` becomes a view into it (from then on ``p.data`` stays
+the same array for the whole run); their state buffers are flat too. A step copies the
+segment's gradients into one flat buffer (one ``np.concatenate``), proves them finite with one
+``np.dot`` (a finite sum of squares proves every element finite; if it is not finite, each
+gradient is looked at closer: the sum may have overflowed), then runs the update rule once over
+the flat buffers: the NumPy passes of one parameter, for all of them at once. The rules are
+element-wise, so this gives the per-parameter result to the bit. A large parameter is updated
+on its own, in its own arrays: there the Python calls are cheap beside the passes, and copying
+its gradient would cost one more pass. So does a parameter whose array is a view of another
+array (writes must reach the array it shares).
 
 A segment takes the per-parameter path for a step when it cannot be fused: a parameter without
 a gradient (it is skipped and keeps its own step count), parameters at different step counts,
@@ -126,17 +129,17 @@ def _collect(params, where: str) -> tuple[list[Tensor], list[str | None]]:
 class _Segment:
     """Parameters ``index`` (positions in ``opt.params``) of one group that are updated together.
 
-    Fused (``flat`` is a dict): their arrays, their state buffers, a gradient buffer and a
-    scratch buffer each live in one flat array (``flat["param"]``, ``flat["grad"]``,
-    ``flat["tmp"]``, ``flat[state key]``), ``views[j]`` is parameter j's array, a view into
-    ``flat["param"]``, and ``tmps[j]`` its part of the scratch buffer. Not fused (``flat`` is
-    None): one parameter, its own arrays.
+    Fused (``flat`` is a dict): their arrays, a gradient buffer and a scratch buffer each live in
+    one flat array (``flat["param"]``, ``flat["grad"]``, ``flat["tmp"]``), as do their state
+    buffers (``state[key]``); ``views[j]`` is parameter j's array, a view into ``flat["param"]``,
+    and ``tmps[j]`` its part of the scratch buffer. Not fused (``flat`` is None): one parameter,
+    its own arrays.
     """
 
-    __slots__ = ("group", "index", "flat", "views", "tmps", "keys")
+    __slots__ = ("group", "index", "flat", "state", "views", "tmps", "keys")
 
     def __init__(self, group: dict, index: list[int], arrays: list[np.ndarray], fused: bool):
-        self.group, self.index, self.keys = group, index, ()
+        self.group, self.index, self.keys, self.state = group, index, (), {}
         if not fused:
             self.flat, self.views = None, arrays
             self.tmps = [np.empty_like(a) for a in arrays]
@@ -333,15 +336,16 @@ class Optimizer:
             if key in seg.keys:
                 continue
             if seg.flat is not None:
-                seg.flat[key] = np.full(seg.flat["param"].size, init, seg.flat["param"].dtype)
-                for i, view in zip(seg.index, seg.split(seg.flat[key])):
+                flat = seg.state[key] = np.full(seg.flat["param"].size, init,
+                                                seg.flat["param"].dtype)
+                for i, view in zip(seg.index, seg.split(flat)):
                     self.state[i][key] = view
             else:
                 for i, a in zip(seg.index, seg.views):
                     self.state[i][key] = np.full_like(a, init)
         for key in set(seg.keys) - set(want):
             if seg.flat is not None:
-                del seg.flat[key]
+                del seg.state[key]
             for i in seg.index:
                 del self.state[i][key]
         seg.keys = tuple(want)
@@ -417,7 +421,7 @@ class Optimizer:
                 if wd:  # L2: the gradient of wd/2 * |p|^2 added; g is our own copy
                     np.multiply(p, wd, out=tmp)
                     g += tmp
-                self._apply(p, g, seg.flat, tmp, steps[seg.index[0]], group)
+                self._apply(p, g, seg.state, tmp, steps[seg.index[0]], group)
                 written.extend(params[i] for i in seg.index)
                 continue
             for i, tmp in zip(seg.index, seg.tmps):

@@ -3,7 +3,8 @@ with the same defaults and argument order.
 
 Each rule is written once, as NumPy passes with ``out=`` over arrays: ``step()`` runs it over
 one parameter's arrays or over flat buffers that hold all the parameters of a group (see
-optimizer.py). Nothing parameter-sized is allocated after the first step.
+optimizer.py). Nothing parameter-sized is allocated after the first step. State that decays
+(moments, momentum) is flushed of subnormal values every 16 steps (see _FLUSH_EVERY).
 """
 
 from __future__ import annotations
@@ -14,6 +15,32 @@ import numpy as np
 
 from ..errors import OptimizerError
 from .optimizer import Optimizer, betas, flag, nonnegative, unit
+
+# State that decays geometrically (a moment whose gradient stays 0) goes subnormal, below the
+# float's normal range, and stays there for ~150 steps at beta 0.9 (float32) before it reaches
+# 0. Intel CPUs compute each subnormal operand with a microcode assist, many times slower, and
+# NumPy does not set the CPU's flush-to-zero flags, so such buffers are flushed to zero every
+# _FLUSH_EVERY steps, with integer passes (which have no such cost). A flushed value is below
+# 1.2e-38 (float32): it changes a weight by less than lr * 1.2e-38 / eps, nothing a float32 or
+# float64 weight of normal size can hold.
+_FLUSH_EVERY = 16
+
+
+def _flush_subnormals(a: np.ndarray, tmp: np.ndarray) -> None:
+    """Set the subnormal values of ``a`` to zero, in place; ``tmp`` (like ``a``) is scratch."""
+    ints = _INTS.get(a.dtype)
+    if ints is None or not (a.flags.c_contiguous and tmp.flags.c_contiguous):
+        return
+    kind, mask = ints
+    bits, t = a.view(kind), tmp.view(kind)
+    np.bitwise_and(bits, mask, out=t)  # the exponent: 0 for zeros and subnormals
+    np.minimum(t, 1, out=t)
+    np.negative(t, out=t)  # all ones where the exponent is not 0, else 0
+    np.bitwise_and(bits, t, out=bits)
+
+
+_INTS = {np.dtype(f): (np.dtype(i), np.array(m, i)[()]) for f, i, m in
+         (("f2", "i2", 0x7C00), ("f4", "i4", 0x7F800000), ("f8", "i8", 0x7FF0000000000000))}
 
 
 def _sub_scaled(p: np.ndarray, a: float, x: np.ndarray, tmp: np.ndarray) -> None:
@@ -58,6 +85,8 @@ class SGD(Optimizer):
         if t == 1:
             np.copyto(buf, g)
         else:
+            if t % _FLUSH_EVERY == 0:
+                _flush_subnormals(buf, tmp)
             buf *= mu
             if group["dampening"]:
                 np.multiply(g, 1.0 - group["dampening"], out=tmp)
@@ -97,6 +126,11 @@ class Adam(Optimizer):
     def _apply(self, p, g, state, tmp, t, group):
         b1, b2 = group["betas"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        if t % _FLUSH_EVERY == 0:
+            _flush_subnormals(m, tmp)
+            _flush_subnormals(v, tmp)
+            if group["amsgrad"]:
+                _flush_subnormals(state["max_exp_avg_sq"], tmp)
         m *= b1
         np.multiply(g, 1.0 - b1, out=tmp)
         m += tmp
@@ -162,6 +196,9 @@ class RMSprop(Optimizer):
     def _apply(self, p, g, state, tmp, t, group):
         alpha = group["alpha"]
         sq = state["square_avg"]
+        if t % _FLUSH_EVERY == 0:
+            for buf in state.values():  # all of them decay
+                _flush_subnormals(buf, tmp)
         sq *= alpha
         np.multiply(g, g, out=tmp)
         tmp *= 1.0 - alpha
