@@ -115,6 +115,22 @@ def test_two_optimizers_on_the_same_parameters_both_update_them():
     np.testing.assert_array_equal(w[1].data, [0.25] * 2)
 
 
+def test_a_deep_copy_of_model_and_optimizer_trains_like_the_original():
+    import copy
+
+    model = nn.MLP([5, 4, 3], rng=np.random.default_rng(0))
+    opt = optim.Adam(model.parameters(), lr=0.1)
+    model2, opt2 = copy.deepcopy((model, opt))  # the copied views no longer share a buffer
+    x = Tensor(np.ones((2, 5), np.float32))
+    for m, o in ((model, opt), (model2, opt2)):
+        for _ in range(3):
+            o.zero_grad()
+            m(x).sum().backward()
+            o.step()
+    for a, b in zip(model.parameters(), model2.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
 def test_views_of_a_users_array_keep_sharing_it():
     big = np.ones(6)
     w = Tensor(big[:3], requires_grad=True)

@@ -179,6 +179,10 @@ class Optimizer:
     A check of its own hyperparameters goes in ``_spec`` (key -> a check such as ``unit``) and
     ``_check_group``.
 
+    ``opt.params`` lists every parameter, group after group; ``opt.state[i]`` (a dict of arrays)
+    and ``opt.steps[i]`` belong to ``opt.params[i]`` (PyTorch's ``opt.state`` is a dict keyed
+    by the parameter).
+
     The older form still works: set the hyperparameters named in ``_hyper`` as attributes, call
     ``Optimizer.__init__(params, lr)``, and define ``_new_state(p)`` (the buffers for one
     parameter array) and ``_update(p, g, state, tmp, t)``, which reads ``self.lr`` and the others
@@ -445,6 +449,8 @@ class Optimizer:
         """The fused segment's gradients copied into its flat buffer and checked, or None when
         it takes the per-parameter path this step."""
         params, steps = self.params, self.steps
+        if seg.views[0].base is not seg.flat["param"]:  # a copy (copy.deepcopy) of the views
+            return None
         t = steps[seg.index[0]]
         grads = []
         for i, view in zip(seg.index, seg.views):
