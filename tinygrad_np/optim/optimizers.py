@@ -33,13 +33,15 @@ def _flush_subnormals(a: np.ndarray, tmp: np.ndarray) -> None:
         return
     kind, mask = ints
     bits, t = a.view(kind), tmp.view(kind)
-    np.bitwise_and(bits, mask, out=t)  # the exponent: 0 for zeros and subnormals
-    np.minimum(t, 1, out=t)
-    np.negative(t, out=t)  # all ones where the exponent is not 0, else 0
+    np.bitwise_and(bits, mask, out=t)  # the exponent bits: 0 for zeros and subnormals, else > 0
+    np.negative(t, out=t)
+    np.right_shift(t, 8 * kind.itemsize - 1, out=t)  # arithmetic: all ones where it was > 0
     np.bitwise_and(bits, t, out=bits)
 
 
-_INTS = {np.dtype(f): (np.dtype(i), np.array(m, i)[()]) for f, i, m in
+# float dtype -> (the int of its size, its exponent bits); a Python int mask, as a NumPy
+# scalar makes the pass several times slower
+_INTS = {np.dtype(f): (np.dtype(i), m) for f, i, m in
          (("f2", "i2", 0x7C00), ("f4", "i4", 0x7F800000), ("f8", "i8", 0x7FF0000000000000))}
 
 
