@@ -118,7 +118,8 @@ def main(argv=None) -> None:
     if "step" in opts.only:
         cases += [["step", w, k] for w in ("W1", "W2") for k in ("adam", "sgd")]
     if "train" in opts.only:
-        cases += [["train", "W1"], ["train", "W2"]]
+        cases += [["train", w] for w in ("W1", "W2") if w in opts.only or opts.only == "step,train"
+                  or opts.only == "train"]
     for case in cases:
         got = {"A": [], "B": []}
         for r in range(opts.rounds):

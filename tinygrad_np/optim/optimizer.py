@@ -405,18 +405,23 @@ class Optimizer:
         if closure is not None:
             with _modes.enable_grad():
                 loss = closure()
-        plan = []
+        params, plan, loose = self.params, [], []
         with np.errstate(over="ignore", invalid="ignore"):  # inf - inf in a sum: no warning
-            for seg in self._segments:  # in parameter order: the first bad one is named
+            for seg in self._segments:
                 g = self._gathered(seg) if seg.flat is not None else None
                 if g is None:
-                    self._check_each([i for i in seg.index if self.params[i]._grad is not None])
+                    loose += [i for i in seg.index if params[i]._grad is not None]
                 plan.append(g)
-        params, steps, written = self.params, self.steps, []
+            self._check_each(loose)
+        steps, written, keys = self.steps, [], {}
         for seg, g in zip(self._segments, plan):
             group = seg.group
-            if self._elementwise and tuple(self._buffers(group)) != seg.keys:
-                self._make_state(seg)  # a hyperparameter that needs other buffers changed
+            if self._elementwise:
+                want = keys.get(id(group))
+                if want is None:
+                    want = keys[id(group)] = tuple(self._buffers(group))
+                if want != seg.keys:
+                    self._make_state(seg)  # a hyperparameter that needs other buffers changed
             wd = group.get("weight_decay", 0.0) if self._l2 else 0.0
             if g is not None:  # fused: one update over the flat buffers
                 for i in seg.index:
