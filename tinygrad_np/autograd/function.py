@@ -262,7 +262,12 @@ class Function:
         else:
             y = cls.forward(ctx, *arrays, **kwargs)
         if type(y) is not np.ndarray:
-            y = np.asarray(y)  # NumPy reductions return scalars for 0-d results
+            # NumPy returns scalars for 0-d results: the output becomes a 0-d array, and a
+            # saved scalar output must become that same array, or a create_graph backward
+            # would take it for a constant of the formula (no second derivative through it)
+            scalar, y = y, np.asarray(y)
+            if record and ctx.saved_tensors:
+                ctx.saved_tensors = tuple(y if s is scalar else s for s in ctx.saved_tensors)
         out = new_tensor(type(proto), y, ctx if record else None,
                          stamp=_alias_stamp(y, args) if y.base is not None else None)
         if record:
