@@ -1092,12 +1092,28 @@ class Prod(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         axes = ctx.axes if ctx.axes is not None else tuple(range(x.ndim))
+        if _is_tensor(x) and (x._data == 0).any():  # create_graph: the masks below are
+            return g.reshape(ctx.keep) * _prod_of_others(x, axes)  # constants, wrong there
         is_zero = x == 0
         zeros = is_zero.sum(axis=axes, keepdims=True)
         nonzero = _where(is_zero, 1.0, x)
         others = _prod(nonzero, axes)  # the product of the non-zero elements
         share = _where(zeros == 0, others / nonzero, _where((zeros == 1) & is_zero, others, 0.0))
         return g.reshape(ctx.keep) * share
+
+
+def _prod_of_others(x, axes: tuple):
+    """For each element of Tensor ``x``, the product of the other elements over ``axes``, as
+    a differentiable product (each element replaced by 1 in its own copy of the row), so it
+    is right at zeros to any order. Used by create_graph only, where x holds a zero."""
+    rest = [k for k in range(x.ndim) if k not in axes]
+    order = tuple(rest) + tuple(axes)
+    xt = Permute.apply(x, axes=order)
+    lead = xt.shape[:len(rest)]
+    n = math.prod(xt.shape[len(rest):])
+    rows = Where.apply(np.eye(n, dtype=bool), 1.0, Reshape.apply(xt, shape=lead + (1, n)))
+    others = Reshape.apply(Prod.apply(rows, axes=(len(lead) + 1,)), shape=xt.shape)
+    return Permute.apply(others, axes=tuple(int(k) for k in np.argsort(order)))
 
 
 class Cumsum(Function):
