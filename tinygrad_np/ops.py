@@ -1001,13 +1001,15 @@ def abs(x):
 
 
 def clamp(x, min=None, max=None):
-    """Clip to [min, max]; either bound may be None (``clip`` is the same). Tensor bounds give
-    ``minimum(maximum(x, min), max)``."""
+    """Clip to [min, max]; either bound may be None (``clip`` is the same). Bounds may be
+    tensors (broadcasting); the gradient goes to x where min <= x <= max, to a bound where x
+    is beyond it, as in PyTorch."""
     if min is None and max is None:
         raise ArgumentError("clamp: give at least one of min and max")
     if _is_tensor(min) or _is_tensor(max):
-        y = x if min is None else maximum(x, min)
-        return y if max is None else minimum(y, max)
+        # not maximum/minimum: they would split the gradient of an x sitting on a bound
+        y = x if min is None else where(lt(x, min), min, x)
+        return y if max is None else where(gt(y, max), max, y)
     return Clamp.apply(x, low=min, high=max)
 
 
