@@ -702,6 +702,25 @@ class Sqrt(Function):
         return g / (y * 2)
 
 
+class NormSqrt(Function):
+    """sqrt(s) of a sum of squares (norm, std)    ds = g / (2 y), 0 where y = 0
+    (the subgradient 0 at the minimum, as PyTorch's norm and std, not sqrt's inf * 0 = NaN)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, s):
+        y = np.sqrt(s)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        zero = y == 0
+        return _where(zero, 0.0, g / (_where(zero, 1.0, y) * 2))  # no inf even off the branch
+
+
 class Sin(Function):
     """sin(x)           dx = g * cos(x)"""
 
@@ -2757,8 +2776,9 @@ def var(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, correct
 
 def std(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, correction=None,
         unbiased=None, ddof=None):
-    """Standard deviation: sqrt of ``var`` with the same arguments"""
-    return sqrt(var(x, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction,
+    """Standard deviation: sqrt of ``var`` with the same arguments (gradient 0 where it is 0,
+    as PyTorch)"""
+    return NormSqrt.apply(var(x, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction,
                     unbiased=unbiased, ddof=ddof))
 
 

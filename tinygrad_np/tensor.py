@@ -613,10 +613,11 @@ class Tensor(TensorBase):
         return ops.logsumexp(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def norm(self, p=2, dim=None, keepdim=False):
-        """The p-norm over everything (or ``dim``): p = 2 (default), 1, inf or any number"""
+        """The p-norm over everything (or ``dim``): p = 2 (default), 1, inf or any number;
+        for p = 2 the gradient at a zero norm is 0, as in PyTorch"""
         x = ops._float_input(self, "norm")
         if p == 2:
-            return ops.sqrt(ops.sum(x * x, dim, keepdim))
+            return ops.NormSqrt.apply(ops.sum(x * x, dim, keepdim))
         if p == 1:
             return ops.sum(ops.abs(x), dim, keepdim)
         if p in (float("inf"), "inf"):
