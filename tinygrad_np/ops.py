@@ -505,7 +505,8 @@ def _constant_result(op: str, fn, a, b, proto=None):
     operand that is no number or array, so Python asks the other side: ``x == approx(1)``)."""
     if not isinstance(a, _ARRAY_LIKE) or not isinstance(b, _ARRAY_LIKE):
         return NotImplemented
-    proto = proto or (a if _is_tensor(a) else b)
+    if proto is None:  # not `proto or ...`: that asks for the truth value of a tensor
+        proto = a if _is_tensor(a) else b
     A, B = _data_of(a), _data_of(b)
     try:
         with np.errstate(divide="ignore", invalid="ignore"):
