@@ -169,7 +169,13 @@ def _operands(op: str, a, b, floating: bool = False):
         target = get_default_dtype()
     else:
         return _as_operand(a, None), _as_operand(b, None)  # integers and bools: NumPy's rules
-    return _as_operand(a, target), _as_operand(b, target)
+    a2, b2 = _as_operand(a, target), _as_operand(b, target)
+    if not (_is_tensor(a2) or _is_tensor(b2)):  # integer tensors made float constants: the op
+        if isinstance(a2, np.ndarray):  # still needs a tensor to give its result the class
+            a2 = new_tensor(type(a if ta else b), a2, None)
+        else:
+            b2 = new_tensor(type(b if tb else a), b2, None)
+    return a2, b2
 
 
 def _kind(x) -> str:
