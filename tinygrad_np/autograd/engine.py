@@ -186,6 +186,9 @@ def _siblings_in(ctx: Context, order: list) -> int:
 def _run_hooks(node, g, tensor_mode: bool, foreign: set):
     """Call the tensor's hooks in order; each may return a replacement gradient."""
     for hook in list(node._hooks.values()):
+        if not tensor_mode:
+            foreign.add(id(g))  # the hook may keep the Tensor it is given: never adopt its
+            # array as a .grad, which a later backward would add into in place
         arg = g if tensor_mode else new_tensor(type(node), g, None)
         out = hook(arg)
         if out is None:
