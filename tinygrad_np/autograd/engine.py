@@ -399,6 +399,8 @@ def _check_writes(ctx: Context, node) -> None:
     """Raise if an array this op saved was written in place after the op ran."""
     for s in ctx.saved_tensors:
         t = _owner(ctx, node, s)
+        if t is None and ctx.arrays is not None:
+            _check_rebound(ctx, s)
         if t is not None and t._stamp is not None and t._stamp[0] > ctx.stamp:
             where = f" (created at {ctx.trace})" if ctx.trace else ""
             raise GraphError(
@@ -406,6 +408,21 @@ def _check_writes(ctx: Context, node) -> None:
                 f"place after {op_name(ctx.fn)} saved it for backward, so its gradient would be "
                 "wrong. Make the edit after backward() (an optimizer step, a load_state_dict, "
                 "t.data *= ...), work on a copy (x.clone()), or run the forward again"
+            )
+
+
+def _check_rebound(ctx: Context, saved) -> None:
+    """Raise if ``saved`` was an input's array and that input has been given a new one
+    (``t.data = array``): backward would use the old values for a tensor that now holds
+    others."""
+    for a, arr in zip(ctx.inputs, ctx.arrays):
+        if arr is saved and isinstance(a, TensorBase) and a._data is not saved:
+            where = f" (created at {ctx.trace})" if ctx.trace else ""
+            raise GraphError(
+                f"backward of {op_name(ctx.fn)}{where}: {_describe(a, None)} was given a new "
+                f"array (t.data = ...) after {op_name(ctx.fn)} saved its old values for "
+                "backward, so its gradient would be wrong. Replace .data after backward(), "
+                "or run the forward again"
             )
 
 

@@ -157,6 +157,7 @@ class Context:
     stash = None  # what a speed kernel keeps from its forward for its backward
     stamp = 0
     frame = None
+    arrays = None  # a primitive's input arrays as forward received them
 
     def save_for_backward(self, *values) -> None:
         self.saved_tensors = values
@@ -273,6 +274,7 @@ class Function:
         if record:
             ctx.stamp = _last_write
             ctx.frame = state.frame
+            ctx.arrays = arrays  # so backward can tell an input given a new array (t.data = a)
             if state.anomaly:
                 _anomaly_record(ctx, (out,))
         elif state.anomaly:
