@@ -848,6 +848,8 @@ def _in_place(self, op, other, ufunc, what: str):
         from .autograd import function
 
         ctx.stamp = function._last_write  # this write is the op's own
+        ctx.replaced = old  # ops that used this tensor before still mean the old value
+        function._rebased = True
     return self
 
 

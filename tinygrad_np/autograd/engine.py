@@ -35,6 +35,7 @@ def toposort(*roots: TensorBase, include_constants: bool = False) -> list:
     """
     order, seen = [], set()  # Tensors hash by identity, so they key sets directly
     stack = [(r, False) for r in reversed(roots)]
+    rebased = _fn._rebased
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -46,11 +47,32 @@ def toposort(*roots: TensorBase, include_constants: bool = False) -> list:
         stack.append((node, True))
         ctx = node._ctx
         if ctx is not None:
+            if rebased:
+                _inputs_as_used(ctx)
             for parent in reversed(ctx.inputs):
                 if isinstance(parent, TensorBase) and parent not in seen and (
                         include_constants or parent._requires_grad):
                     stack.append((parent, False))
     return order
+
+
+def _inputs_as_used(ctx: Context) -> None:
+    """Point ``ctx`` at its inputs as they were when it ran.
+
+    An in-place op recorded on a tensor (``y.mul_(3)``) makes that tensor object stand for
+    its own result, keeping the old node as ``replaced``; an op that used ``y`` before the
+    edit (its clock reading is older than the edit's) still means the old node.
+    """
+    inputs = ctx.inputs
+    fixed = tuple(_as_of(a, ctx.stamp) if isinstance(a, TensorBase) else a for a in inputs)
+    if any(f is not a for f, a in zip(fixed, inputs)):
+        ctx.inputs = fixed
+
+
+def _as_of(t, stamp: int):
+    while t._ctx is not None and t._ctx.stamp > stamp and t._ctx.replaced is not None:
+        t = t._ctx.replaced
+    return t
 
 
 def seed_for(root, gradient, create_graph: bool, where: str):

@@ -77,6 +77,7 @@ def new_tensor(cls, data: np.ndarray, ctx, index: int = 0, stamp=None):
 _clock = itertools.count(1)
 _clock_lock = threading.Lock()
 _last_write = 0  # the clock reading of the most recent tracked write, anywhere
+_rebased = False  # True once an in-place op was recorded (the walk then checks each edge)
 
 
 def note_write(t: TensorBase) -> None:
@@ -158,6 +159,7 @@ class Context:
     stamp = 0
     frame = None
     arrays = None  # a primitive's input arrays as forward received them
+    replaced = None  # for an in-place op: the tensor standing for the value it overwrote
 
     def save_for_backward(self, *values) -> None:
         self.saved_tensors = values
