@@ -444,7 +444,7 @@ class Tensor(TensorBase):
         return _in_place(self, lambda x, _: ops.clamp(x, min, max), None, None, "clamp_")
 
     def zero_(self):
-        return self.fill_(0)
+        return _overwrite(self, np.asarray(0), "zero_")
 
     def fill_(self, value):
         """Set every element to ``value`` (no gradient flows to what was there)."""
@@ -454,7 +454,8 @@ class Tensor(TensorBase):
     def copy_(self, src):
         """Copy ``src`` (a Tensor or array, broadcast to this shape) into this tensor."""
         if isinstance(src, TensorBase) and src._requires_grad and state.grad_enabled:
-            return _in_place(self, lambda x, s: ops.add(x * 0, s), src, None, "copy_")
+            _check_broadcasts(src._data, self, "copy_")
+            return _in_place(self, _put_everywhere, src, None, "copy_")
         return _overwrite(self, np.asarray(src._data if isinstance(src, TensorBase) else src),
                           "copy_")
 
@@ -868,7 +869,8 @@ def _overwrite(self, values: np.ndarray, what: str):
         if self._ctx is None:
             raise _leaf_error(self, what)
         # a computed tensor stays in the graph, with a zero gradient to its old value
-        return _in_place(self, lambda x, v: ops.add(ops.mul(x, 0), v), values, None, what)
+        _check_broadcasts(values, self, what)
+        return _in_place(self, _put_everywhere, values, None, what)
     try:
         np.copyto(self._data, values, casting="same_kind")
     except (TypeError, ValueError):
@@ -877,6 +879,23 @@ def _overwrite(self, values: np.ndarray, what: str):
                          f"and dtype {self.dtype}") from None
     note_write(self)
     return self
+
+
+def _put_everywhere(x, values):
+    """``values`` broadcast to x's shape, recorded so that x's old values get a zero gradient
+    (a put at every index: not x * 0 + values, which saves the old values and turns an inf
+    among them into NaN)."""
+    return ops.IndexPut.apply(x, values, Ellipsis)
+
+
+def _check_broadcasts(values: np.ndarray, self, what: str) -> None:
+    try:
+        fits = np.broadcast_shapes(np.shape(values), self.shape) == self.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"{what}: values of shape {np.shape(values)} do not broadcast to this "
+                         f"tensor's shape {self.shape}")
 
 
 def _set_item(self, index, value) -> None:
