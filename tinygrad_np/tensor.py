@@ -804,7 +804,7 @@ def _leaf_error(t, what: str) -> GraphError:
     )
 
 
-def _in_place(self, op, other, ufunc, what: str):
+def _in_place(self, op, other, ufunc, what: str, writeback: bool = False):
     """``self <- op(self, other)`` in place, with PyTorch's rules.
 
     Under ``no_grad()`` (or when nothing involved requires grad) the array is updated in place.
@@ -831,9 +831,23 @@ def _in_place(self, op, other, ufunc, what: str):
         return _overwrite(self, op(self.detach(), other)._data, what)
     if self._ctx is None and self._requires_grad:
         raise _leaf_error(self, what)
+    family = self._stamp
+    if family is not None and len(family) > 1 and family[2]:
+        raise GraphError(
+            f"{what}: this tensor (shape {self.shape}) is a view of a leaf tensor that requires "
+            "grad (it shares the leaf's memory), so an in-place operation on it would change "
+            "the leaf; wrap the update in no_grad(), or clone() the view first"
+        )
     old = new_tensor(Tensor, self._data, self._ctx, self._index, shared_stamp(self))
     old._requires_grad = self._requires_grad
-    new = op(old, other)
+    if writeback:  # x[i] op= v: the view's new values go back where they came from
+        state.standin = old
+        try:
+            new = op(old, other)
+        finally:
+            state.standin = None
+    else:
+        new = op(old, other)
     _check_fits(self, new._data, what)
     ctx = new._ctx
     if ctx is not None and any(s is self._data for s in ctx.saved_tensors):
@@ -851,6 +865,10 @@ def _in_place(self, op, other, ufunc, what: str):
         ctx.stamp = function._last_write  # this write is the op's own
         ctx.replaced = old  # ops that used this tensor before still mean the old value
         function._rebased = True
+        family = self._stamp
+        if len(family) > 1:  # views share this memory: their graphs describe the old values
+            family[1] = ctx.stamp
+            function._view_edits = True
     return self
 
 
@@ -918,7 +936,9 @@ def _set_item(self, index, value) -> None:
         return
     if not isinstance(value, TensorBase):
         value = np.asarray(value, dtype=self._data.dtype)
-    _in_place(self, lambda x, v: ops.IndexPut.apply(x, v, index), value, None, "setitem")
+    writeback = isinstance(value, TensorBase) and np.shares_memory(value._data, self._data)
+    _in_place(self, lambda x, v: ops.IndexPut.apply(x, v, index), value, None, "setitem",
+              writeback)
 
 
 # --- building tensors ----------------------------------------------------------------------------

@@ -40,7 +40,7 @@ import numpy as np
 
 from .. import _kernels, _modes
 from .._modes import state as _state
-from ..errors import AnomalyError
+from ..errors import AnomalyError, GraphError
 
 # --- the tensor as the engine sees it ----------------------------------------------------------
 
@@ -78,6 +78,7 @@ _clock = itertools.count(1)
 _clock_lock = threading.Lock()
 _last_write = 0  # the clock reading of the most recent tracked write, anywhere
 _rebased = False  # True once an in-place op was recorded (the walk then checks each edge)
+_view_edits = False  # True once one was recorded on memory that views share (ops then check)
 
 
 def note_write(t: TensorBase) -> None:
@@ -255,6 +256,8 @@ class Function:
             else:
                 needs.append(False)
                 arrays.append(a)
+        if _view_edits:
+            _check_views(cls, args, state)
         ctx = Context()
         ctx.fn, ctx.inputs, ctx.attrs = cls, args, kwargs
         ctx.needs_input_grad = tuple(needs)
@@ -292,8 +295,44 @@ def _alias_stamp(y: np.ndarray, args) -> list | None:
         if isinstance(a, TensorBase):
             d = a._data
             if d is y or d is base or d.base is base:
-                return shared_stamp(a)
+                stamp = shared_stamp(a)
+                if len(stamp) == 1:  # now a view family: [tick, tick of the last in-place op
+                    stamp.extend((0, False))  # recorded through it, holds a grad leaf's memory]
+                if a._ctx is None and a._requires_grad:
+                    stamp[2] = True
+                return stamp
     return None
+
+
+def _check_views(cls, args, state) -> None:
+    """Refuse an input whose memory an in-place op recorded on a view of it (or on the tensor
+    it is a view of) changed after it was computed: its graph describes the old values.
+
+    (PyTorch rebuilds such a tensor's graph; here an op on it raises instead.) Leaves that
+    require grad are variables and a detached tensor is a constant: their values are what
+    they are.
+    """
+    for i, a in enumerate(args):
+        if not isinstance(a, TensorBase) or a is state.standin:
+            continue
+        stamp = a._stamp
+        if stamp is None or len(stamp) == 1 or not stamp[1]:
+            continue
+        if a._ctx is not None:
+            fresh = a._ctx.stamp
+        elif a._requires_grad or a._index is not None:
+            continue
+        else:
+            fresh = 0  # a constant you made, whose view now depends on a tensor that requires grad
+        if stamp[1] > fresh:
+            what = "a constant tensor" if a._ctx is None else f"the output of {op_name(a._ctx.fn)}"
+            raise GraphError(
+                f"{op_name(cls)}: input {i} ({what} of shape {tuple(a._data.shape)}) shares its "
+                "memory with a view (or the tensor it is a view of) that an in-place op changed "
+                "after it was computed (v = y[0]; v.mul_(2)), so its values no longer match its "
+                "graph and its gradient would be wrong. Write through the tensor you use next "
+                "(y[0] *= 2 is recorded on y), or clone() the view before changing it in place"
+            )
 
 
 def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
