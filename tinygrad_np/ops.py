@@ -331,8 +331,9 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a * b
+        need = ctx.needs_input_grad  # each factor is kept only for the other's gradient, so
+        ctx.save_for_backward(a if need[1] else None, b if need[0] else None)  # a later
+        return a * b  # write into a factor nobody needs is no error (as PyTorch)
 
     @staticmethod
     def backward(ctx, g):
@@ -349,7 +350,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         y = a / b
-        ctx.save_for_backward(b, y)
+        ctx.save_for_backward(b, y if ctx.needs_input_grad[1] else None)
         return y
 
     @staticmethod
