@@ -470,6 +470,8 @@ def pow(a, b):
                                  ".astype('float32') first")
             if isinstance(b, float):
                 a = _float_input(a, "pow")  # integers to a fractional power: floats
+            elif a._data.dtype == np.bool_:  # bools to an integer power: int64, as PyTorch
+                a = new_tensor(type(a), a._data.astype(np.int64), None)  # (NumPy: int8)
         return Pow.apply(a, b)
     return _binary("pow", Pow, a, b)
 
