@@ -127,6 +127,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
     foreign = set(foreign)
     results, retained, done = {}, {}, []
     multi: dict = {}  # ctx of a multi-output op -> [gradients so far, outputs still to visit]
+    siblings = None  # multi-output op -> how many of its outputs the walk visits (made once)
     for node in reversed(order):
         ctx = node._ctx
         g = grads.pop(node, None)
@@ -150,7 +151,9 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
         else:  # run the op's backward once, when its last output has its gradient
             entry = multi.get(ctx)
             if entry is None:
-                entry = multi[ctx] = [[None] * ctx.n_outputs, _siblings_in(ctx, order)]
+                if siblings is None:
+                    siblings = _siblings_in(order)
+                entry = multi[ctx] = [[None] * ctx.n_outputs, siblings[ctx]]
             if g is not None:
                 entry[0][node._index] = g
             entry[1] -= 1
@@ -199,10 +202,15 @@ def _leading_to(order: list, wanted: set) -> set:
     return needed
 
 
-def _siblings_in(ctx: Context, order: list) -> int:
-    """How many outputs of a multi-output op the walk will visit."""
-    members = set(order)
-    return sum(1 for ref in ctx.outputs if (o := ref()) is not None and o in members)
+def _siblings_in(order: list) -> dict:
+    """For each multi-output op, how many of its outputs the walk will visit (a stand-in for
+    an output the caller dropped counts as that output). One pass for the whole walk."""
+    counts: dict = {}
+    for node in order:
+        ctx = node._ctx
+        if ctx is not None and ctx.n_outputs > 1:
+            counts[ctx] = counts.get(ctx, 0) + 1
+    return counts
 
 
 def _run_hooks(node, g, tensor_mode: bool, foreign: set):
@@ -308,23 +316,22 @@ def _check_count(fn, result, inputs) -> None:
 def _zeros_for_missing(ctx, node, g_all, tensor_mode: bool) -> list:
     """Zeros for the outputs that received no gradient (PyTorch's materialize_grads)."""
     out = []
-    for x, o in zip(g_all, _outputs(ctx, node)):
-        if x is None:
-            x = np.zeros_like(o._data)
+    for x, (shape, dtype) in zip(g_all, ctx.output_meta):
+        if x is None:  # (from the shape: the caller may have dropped that output)
+            x = np.zeros(shape, dtype)
             if tensor_mode:
                 x = new_tensor(type(node), x, None)
         out.append(x)
     return out
 
 
-def _outputs(ctx, node) -> list:
+def _output(ctx, node, saved: _Output):
+    """The output a Function saved: the tensor, or, if the caller dropped it, a stand-in for
+    it (its array, made by the same op), so a create_graph backward still goes through it."""
     if ctx.n_outputs == 1:
-        return [node]
-    outs = [ref() for ref in ctx.outputs]
-    if any(o is None for o in outs):
-        raise GraphError(f"backward of {op_name(ctx.fn)}: an output was freed before backward "
-                         "and its gradient cannot be made as zeros")
-    return outs
+        return node
+    out = ctx.outputs[saved.index]()
+    return out if out is not None else new_tensor(type(node), saved.data, ctx, saved.index)
 
 
 def _fit(fn, i: int, inp, gi, tensor_mode: bool, user: bool):
@@ -387,7 +394,7 @@ def _resolve_saved(ctx: Context, node) -> tuple:
     out = []
     for s in ctx.saved_tensors:
         if isinstance(s, _Output):
-            out.append(_outputs(ctx, node)[s.index])
+            out.append(_output(ctx, node, s))
         elif ctx.fn.array_mode and isinstance(s, np.ndarray):
             if s is node._data:
                 out.append(node)
@@ -406,7 +413,7 @@ def _resolve_saved(ctx: Context, node) -> tuple:
 def _owner(ctx: Context, node, saved):
     """The tensor whose array a saved value is, or None for the op's own constants."""
     if isinstance(saved, _Output):
-        return _outputs(ctx, node)[saved.index]
+        return _output(ctx, node, saved)
     if isinstance(saved, TensorBase):
         return saved
     if saved is node._data:

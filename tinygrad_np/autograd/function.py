@@ -128,12 +128,13 @@ def version(t: TensorBase) -> int:
 
 class _Output:
     """Stands in ``ctx.saved_tensors`` for one of the op's own outputs (holding the output
-    itself would make a reference cycle output -> ctx -> output)."""
+    itself would make a reference cycle output -> ctx -> output). It keeps the output's array,
+    so backward still has the values if the caller dropped that output."""
 
-    __slots__ = ("index",)
+    __slots__ = ("index", "data")
 
-    def __init__(self, index: int):
-        self.index = index
+    def __init__(self, index: int, data: np.ndarray):
+        self.index, self.data = index, data
 
 
 class Context:
@@ -357,7 +358,8 @@ def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
         out = new_tensor(type(proto), r._data, ctx if keep else None, len(made),
                          _alias_stamp(r._data, args))
         # what forward saved of this output now stands for the recorded output
-        ctx.saved_tensors = tuple(_Output(len(made)) if s is r else s for s in ctx.saved_tensors)
+        ctx.saved_tensors = tuple(_Output(len(made), r._data) if s is r else s
+                                  for s in ctx.saved_tensors)
         outputs.append(out)
         made.append(out)
     ctx.n_outputs = len(made)
@@ -365,6 +367,8 @@ def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
         ctx.stamp = _last_write
         ctx.frame = state.frame
         ctx.outputs = tuple(weakref.ref(o) for o in made)
+        # shapes and dtypes: the zero gradient of an output the caller dropped
+        ctx.output_meta = tuple((o._data.shape, o._data.dtype) for o in made)
         if state.anomaly:
             _anomaly_record(ctx, made)
     elif state.anomaly:
