@@ -840,6 +840,8 @@ def _in_place(self, op, other, ufunc, what: str, writeback: bool = False):
         )
     old = new_tensor(Tensor, self._data, self._ctx, self._index, shared_stamp(self))
     old._requires_grad = self._requires_grad
+    if other is self:  # y += y: both operands are the old value (self is about to be the new)
+        other = old
     if writeback:  # x[i] op= v: the view's new values go back where they came from
         state.standin = old
         try:
