@@ -447,7 +447,13 @@ class Tensor(TensorBase):
         return _overwrite(self, np.asarray(0), "zero_")
 
     def fill_(self, value):
-        """Set every element to ``value`` (no gradient flows to what was there)."""
+        """Set every element to ``value``, a number or a one-element tensor (a gradient flows to
+        a value that requires grad, none to what was there)."""
+        if isinstance(value, TensorBase) and value._requires_grad and state.grad_enabled:
+            if value._data.size != 1:
+                raise ShapeError(f"fill_: the value must be a number or a tensor with one "
+                                 f"element, got shape {value.shape}; use copy_ to copy a tensor")
+            return _in_place(self, _put_everywhere, value.reshape(()), None, "fill_")
         return _overwrite(self, np.asarray(value._data if isinstance(value, TensorBase)
                                            else value), "fill_")
 
