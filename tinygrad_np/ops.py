@@ -1473,22 +1473,38 @@ class ScatterAlong(Function):
 
 class IndexPut(Function):
     """x with value written at index (``x[index] = value``)
-                        dx = g with zeros at index       dvalue = g[index]"""
+                        dx = g with zeros at index       dvalue = g[index]
+    (where an advanced index repeats a place, only the value written last, the one NumPy
+    keeps, gets its gradient)"""
 
     array_mode = True
 
     @staticmethod
     def forward(ctx, x, value, index):
         ctx.index = index
+        ctx.kept = None if _is_basic_index(index) else _last_writes(x.shape, index)
         return _put(x, index, value)
 
     @staticmethod
     def backward(ctx, g):
         need = ctx.needs_input_grad
-        gx = None
+        gx = gv = None
         if need[0]:
             gx = IndexPut.apply(g, 0.0, ctx.index) if _is_tensor(g) else _put(g, ctx.index, 0)
-        return gx, (g[ctx.index] if need[1] else None), None
+        if need[1]:
+            gv = g[ctx.index] if ctx.kept is None else _where(ctx.kept, g[ctx.index], 0.0)
+        return gx, gv, None
+
+
+def _last_writes(shape: tuple, index):
+    """For ``x[index] = value`` with an advanced index: which of the selected places are the
+    last write to their element (None when no element is selected twice)."""
+    ids = np.full(shape, -1, dtype=np.int64)
+    selected = ids[index].shape
+    order = np.arange(math.prod(selected)).reshape(selected)
+    ids[index] = order
+    kept = ids[index] == order
+    return None if kept.all() else kept
 
 
 def _put(x: np.ndarray, index, value) -> np.ndarray:
