@@ -186,6 +186,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
         for ctx in done:
             ctx.saved_tensors = ()
             ctx.freed = True
+            ctx.arrays = None  # (an input given a new array since would keep the old alive)
             if ctx.stash is not None:
                 ctx.stash = None
     return results
