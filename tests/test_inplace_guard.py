@@ -468,3 +468,15 @@ def test_assigning_grad_works_with_the_optimizers():
     np.testing.assert_allclose(w.data, [-0.6, 1.6])
     with pytest.raises(tg.ShapeError):
         w.grad = np.ones(3)
+
+
+def test_a_numpy_ufunc_writing_into_a_tensor_is_seen():
+    """np.multiply(a, b, out=w) writes w's array through NumPy's protocol: noted like
+    w.data op= ..., so a graph that saved w raises instead of using the new values."""
+    x = Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True, name="w")
+    loss = (x * w).sum()
+    np.multiply(np.ones(2), np.full(2, 10.0), out=w)
+    np.testing.assert_array_equal(w.data, [10.0, 10.0])
+    with raises_naming("backward of mul", "'w'", "modified in place"):
+        loss.backward()

@@ -60,10 +60,15 @@ class Tensor(TensorBase):
                 "to .detach()"
             )
         arrays = [x._data if isinstance(x, TensorBase) else x for x in inputs]
+        written = []
         if "out" in kwargs:
+            written = [o for o in kwargs["out"] if isinstance(o, TensorBase)]
             kwargs["out"] = tuple(o._data if isinstance(o, TensorBase) else o
                                   for o in kwargs["out"])
-        return getattr(ufunc, method)(*arrays, **kwargs)
+        result = getattr(ufunc, method)(*arrays, **kwargs)
+        for o in written:  # a write into a tensor's array, as t.data op= ... is
+            note_write(o)
+        return result
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         if isinstance(data, TensorBase):
