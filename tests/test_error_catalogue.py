@@ -51,6 +51,27 @@ def check_graph_after_backward():
     tg.autograd.check_graph(loss)
 
 
+def edit_data_after_forward(rebind: bool):
+    w = Tensor(np.ones(2), requires_grad=True, name="w")
+    loss = (w * w).sum()
+    if rebind:
+        w.data = np.zeros(2)
+    else:
+        w.data *= 10
+    loss.backward()
+
+
+def edit_view_of_leaf():
+    w = leaf(4)
+    w[0:2].mul_(2)
+
+
+def use_tensor_whose_view_was_edited():
+    y = leaf(4) * 1
+    y[0:2].mul_(2)
+    return y * 2
+
+
 def mlp():
     return nn.MLP([4, 3, 2])
 
@@ -190,6 +211,20 @@ CATALOGUE = [
      tg.DTypeError, ["only floating tensors", "int64", "(3,)"]),
     ("requires_grad_ on a computed tensor", lambda: (leaf(2) * 2).requires_grad_(False),
      tg.GraphError, ["requires_grad_", "mul", "detach"]),
+    ("editing .data between forward and backward", lambda: edit_data_after_forward(False),
+     tg.GraphError, ["backward of mul", "'w'", "modified in place", "after backward()"]),
+    ("rebinding .data between forward and backward", lambda: edit_data_after_forward(True),
+     tg.GraphError, ["backward of mul", "'w'", "new array", "t.data = ", "after backward()"]),
+    ("an in-place op on a leaf that requires grad", lambda: leaf(3).add_(1), tg.GraphError,
+     ["add_", "leaf tensor that requires grad", "no_grad()", ".data"]),
+    ("an in-place op on a view of a leaf that requires grad", edit_view_of_leaf, tg.GraphError,
+     ["mul_", "view of a leaf tensor that requires grad", "no_grad()", "clone()"]),
+    ("using a tensor after an in-place op on its view", use_tensor_whose_view_was_edited,
+     tg.GraphError, ["mul: input 0", "shares its memory", "y[0] *= 2", "clone()"]),
+    ("fill_ with a tensor of several elements", lambda: (leaf(3) * 1).fill_(leaf(2)),
+     tg.ShapeError, ["fill_", "one element", "(2,)", "copy_"]),
+    ("copy_ of a shape that does not broadcast", lambda: (leaf(3) * 1).copy_(leaf(2)),
+     tg.ShapeError, ["copy_", "(2,)", "(3,)", "broadcast"]),
     ("gradcheck given float32", gradcheck_float32, tg.DTypeError,
      ["gradcheck", "float32", "float64"]),
     ("gradcheck with nothing to check", lambda: tg.gradcheck(lambda x: x, f32(2)), ValueError,
