@@ -78,6 +78,9 @@ _clock = itertools.count(1)
 _clock_lock = threading.Lock()
 _last_write = 0  # the clock reading of the most recent tracked write, anywhere
 
+# ``tinygrad_np.jit`` sets this while it records a step (None otherwise: one global read per op)
+_tracer = None
+
 
 def note_write(t: TensorBase) -> None:
     """Record that ``t``'s array was just changed in place.
@@ -93,6 +96,8 @@ def note_write(t: TensorBase) -> None:
             t._stamp = stamp = [0]
         stamp[0] = tick
         _last_write = tick
+    if _tracer is not None:
+        _tracer.on_write((t,))
 
 
 def note_writes(tensors) -> None:
@@ -106,6 +111,8 @@ def note_writes(tensors) -> None:
                 t._stamp = stamp = [0]
             stamp[0] = tick
         _last_write = tick
+    if _tracer is not None:
+        _tracer.on_write(tensors)
 
 
 def shared_stamp(t: TensorBase) -> list:
@@ -272,6 +279,8 @@ class Function:
                 _anomaly_record(ctx, (out,))
         elif state.anomaly:
             _check_finite_output(cls, (out,), args)
+        if _tracer is not None:
+            _tracer.on_apply(cls, ctx, args, kwargs, out)
         return out
 
 
@@ -321,6 +330,8 @@ def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
             _anomaly_record(ctx, made)
     elif state.anomaly:
         _check_finite_output(cls, made, args)
+    if _tracer is not None:
+        _tracer.on_apply(cls, ctx, args, kwargs, None)
     return outputs[0] if single else tuple(outputs)
 
 
