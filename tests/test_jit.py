@@ -642,3 +642,34 @@ def test_detect_anomaly_runs_eagerly():
         for _ in range(3):
             f(np.ones(3))
     assert f.eager == 3 and f.traces == 0
+
+
+# --- the seeds' scripts: --jit gives the same run --------------------------------------------
+
+
+@pytest.mark.parametrize("name,argv", [
+    ("seed000_mnist_adam", ["--mode", "faithful", "--limit", "300", "--epochs", "2"]),
+    ("seed001_mnist_sgd", ["--mode", "improved", "--limit", "300", "--epochs", "2"]),
+    ("seed002_digits_sgd", ["--mode", "faithful", "--limit", "200", "--epochs", "2"]),
+    ("seed003_mnist_init", ["--mode", "faithful", "--limit", "200", "--epochs", "4", "--init",
+                            "He"]),
+    ("seed004_mnist_gd", ["--mode", "faithful", "--limit", "200", "--epochs", "6"]),
+])
+def test_seed_scripts_give_the_same_run_with_jit(name, argv, monkeypatch, tmp_path):
+    from test_examples import load_example, small_mnist
+
+    monkeypatch.setattr(tg.data, "mnist", small_mnist)
+    made = []
+    real_jit = tg.jit
+    monkeypatch.setattr(tg, "jit", lambda fn: made.append(real_jit(fn)) or made[-1])
+    try:
+        module = load_example(name)
+        plain = module.main(argv + ["--out", str(tmp_path)])
+        jitted = module.main(argv + ["--out", str(tmp_path), "--jit"])
+    finally:
+        tg.set_default_dtype(np.float32)
+    for h in (plain, jitted):
+        h.pop("seconds_per_epoch", None)
+        h.pop("seconds_per_iteration", None)
+    assert repr(jitted) == repr(plain)
+    assert made and sum(f.replays for f in made) > 0

@@ -51,17 +51,19 @@ from __future__ import annotations
 
 import functools
 import linecache
+import operator
 import os
 import sys
 import threading
 import warnings
 from collections import OrderedDict
+from itertools import chain
 
 import numpy as np
 
 from . import _kernels, ops
 from . import random as _random
-from ._modes import get_default_dtype
+from ._modes import _Default
 from ._modes import state as _state
 from .autograd import engine as _engine
 from .autograd import function as _fn
@@ -188,19 +190,29 @@ _SCALARS = (int, float, bool, str, bytes, complex, type(None))
 def _signature(args, kwargs, modules):
     """The cache key of a call and its array arguments, in order (the program's inputs)."""
     arrays: list = []
-    parts = [_state.grad_enabled, _kernels.ENABLED, get_default_dtype()]
+    parts = [_state.grad_enabled, _kernels.ENABLED, _Default.float]
     for a in args:
-        parts.append(_part(a, arrays))
+        if type(a) is np.ndarray:  # the common case, inline (this runs at every call)
+            arrays.append(a)
+            parts.append(a.shape)
+            parts.append(a.dtype)
+        else:
+            parts.append(_part(a, arrays))
     if kwargs:
         for k in sorted(kwargs):
             parts.append((k, _part(kwargs[k], arrays)))
-    if len(arrays) > 1:  # the same array passed twice is another program than two arrays
-        ids = [id(a) for a in arrays]
-        if len(set(ids)) < len(ids):
-            parts.append(("aliases", tuple(ids.index(i) for i in ids)))
+    if len(arrays) > 1 and len(set(map(id, arrays))) < len(arrays):
+        ids = [id(a) for a in arrays]  # the same array twice is another program than two
+        parts.append(("aliases", tuple(ids.index(i) for i in ids)))
     if modules:
-        parts.append(tuple(m.training for m in modules))
+        parts.append(tuple(map(_TRAINING, modules)))
     return tuple(parts), arrays
+
+
+_TRAINING = operator.attrgetter("training")
+_DATA = operator.attrgetter("_data")
+_REQUIRES_GRAD = operator.attrgetter("_requires_grad")
+_HOOKS = operator.attrgetter("_hooks")
 
 
 def _part(a, arrays):
@@ -877,6 +889,9 @@ class _Trace:
         while frame is not None:
             m = frame.module
             if id(m) not in self.modules:
+                # the flag as an instance attribute, so a later train()/eval() (which sets it
+                # there) leaves the attribute set that valid() compares unchanged
+                m.__dict__.setdefault("training", m.training)
                 self.modules[id(m)] = m
                 self.snapshots[id(m)] = _snapshot(m)
                 self.keep.append(m)
@@ -1111,28 +1126,17 @@ def _changed_attribute(before, after) -> str:
     return next(iter(set(b) - {item[0] for item in after}), "?")
 
 
-_IS, _EQ, _SEQ, _HOOKS = range(4)
-
-
-def _structure_checks(modules) -> list:
-    """Per module: (its __dict__, how many attributes besides training, the checks)."""
-    out = []
-    for m in modules:
-        d = m.__dict__
-        checks = []
-        for k, v in d.items():
-            if k == "training":
-                continue
-            if type(v) in _SCALARS:
-                checks.append((k, _EQ, v, None))
-            elif type(v) in (list, tuple):
-                checks.append((k, _SEQ, v, tuple(v)))
-            elif type(v) is dict and k.startswith("_forward"):
-                checks.append((k, _HOOKS, v, None))
-            else:
-                checks.append((k, _IS, v, None))
-        out.append((d, len(checks), tuple(checks)))
-    return out
+def _structure_checks(modules):
+    """What ``_Program.valid`` compares at each call: each module's attribute values and the
+    items of its lists, by identity (the values are kept alive here, so no id is reused), and
+    its hook dicts, which must stay empty."""
+    dicts = tuple(m.__dict__ for m in modules)
+    seqs = tuple(v for d in dicts for v in d.values() if type(v) in (list, tuple))
+    hooks = tuple(v for d in dicts for k, v in d.items()
+                  if type(v) is dict and k.startswith("_forward"))
+    values = tuple(chain.from_iterable(map(dict.values, dicts)))
+    items = tuple(chain.from_iterable(seqs))
+    return (dicts, tuple(map(id, values)), seqs, tuple(map(id, items)), hooks, (values, items))
 
 
 # --- the random generator ------------------------------------------------------------------------
@@ -1247,8 +1251,10 @@ class _Program:
         for (t1, _, _), (t2, a2, _) in zip(first.exts, trace.exts):
             if t2 is not None and t2 is t1:
                 captured.append((t2, a2, t2._requires_grad))
-        self.captured = tuple(captured)
-        self.structure = tuple(_structure_checks(trace.modules.values()))
+        tensors = tuple(t for t, _, _ in captured)
+        self.captured = (tensors, tuple(id(a) for _, a, _ in captured),
+                         tuple(rg for _, _, rg in captured))
+        self.structure = _structure_checks(trace.modules.values())
         self.globals = tuple(_global_checks(trace.fn))
         self.inexact = trace.inexact
         self.slow = sorted({op_name(n.cls) for n in trace.all_nodes if not n.fast})
@@ -1256,26 +1262,15 @@ class _Program:
 
     def valid(self) -> bool:
         """Whether what the record assumed still holds (else the step is traced again)."""
-        for t, a, rg in self.captured:
-            if t._data is not a or t._requires_grad is not rg or t._hooks:
-                return False
-        for d, n, checks in self.structure:
-            if len(d) - ("training" in d) != n:
-                return False
-            for k, kind, v, items in checks:
-                w = d.get(k, _EAGER)
-                if kind == _IS:
-                    if w is not v:
-                        return False
-                elif kind == _EQ:
-                    if type(w) is not type(v) or w != v:
-                        return False
-                elif kind == _SEQ:
-                    if w is not v or len(w) != len(items) or any(
-                            x is not y for x, y in zip(w, items)):
-                        return False
-                elif w is not v or w:  # hooks registered since the trace
-                    return False
+        tensors, data_ids, flags = self.captured  # a parameter's array replaced (p.data = a),
+        if (tuple(map(id, map(_DATA, tensors))) != data_ids  # requires_grad or hooks changed
+                or tuple(map(_REQUIRES_GRAD, tensors)) != flags or any(map(_HOOKS, tensors))):
+            return False
+        dicts, ids, seqs, item_ids, hooks, _ = self.structure
+        if (tuple(map(id, chain.from_iterable(map(dict.values, dicts)))) != ids
+                or tuple(map(id, chain.from_iterable(seqs))) != item_ids or any(hooks)):
+            return False  # an attribute of a module (or an item of its lists) replaced, added
+            # or removed since the trace, or a hook registered
         for holder, name, obj in self.globals:
             current = holder.get(name, _EAGER) if type(holder) is dict else holder.cell_contents
             if current is not obj:
@@ -1515,13 +1510,13 @@ def _k_ce_bw(g, logp, fi, d, p, p_flat, picked, scale):
     np.multiply(p, scale, out=p)
 
 
-def _g_labels(labels, n_classes, ignore_index) -> bool:
-    """The replay's cross-entropy path needs every label in 0..C-1 (else: eager)."""
-    if not labels.size:
-        return False
-    lo, hi = labels.min(), labels.max()
-    return 0 <= lo and hi < n_classes and not (ignore_index is not None
-                                               and lo <= ignore_index <= hi)
+def _g_labels(labels, unsigned, n_classes) -> bool:
+    """The replay's cross-entropy path needs every label in 0..C-1 (else the call runs eagerly:
+    an error, or an ignore_index label). Seen as unsigned, a negative label is huge: one pass."""
+    return labels.size and _max(labels.view(unsigned)) < n_classes
+
+
+_max = np.maximum.reduce
 
 
 def _k_view_backward(cls, ctx, g, out):  # a reshape of a gradient that is not contiguous
@@ -1964,7 +1959,10 @@ def _fw_cross_entropy(tr, n):
     Z = z.array
     N, C = Z.shape
     checked = labels.origin if labels.kind == "c" else labels
-    tr.guard(_g_labels, checked, C, t.ignore_index)
+    if checked.array.dtype.kind not in "iu" or (
+            t.ignore_index is not None and 0 <= t.ignore_index < C):
+        return None
+    tr.guard(_g_labels, checked, np.dtype(f"u{checked.array.dtype.itemsize}"), C)
     base = np.arange(N, dtype=np.int64) * C
     fi = np.empty(N, np.int64)
     logp = np.empty_like(Z)
