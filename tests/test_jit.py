@@ -547,6 +547,19 @@ def test_numpy_work_on_arguments_inside_the_step_raises():
         step(np.full(3, 2.0))
 
 
+def test_a_number_computed_from_data_inside_the_step_raises():
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    @tg.jit
+    def step(x):
+        scale = float(np.abs(x).max())  # data -> a Python number
+        return (Tensor(x) * w * scale).sum()
+
+    step(np.ones(3))
+    with pytest.raises(JitError, match=r"test_jit.py:\d+ in step: return .*other Python values"):
+        step(np.full(3, 2.0))
+
+
 def test_a_constant_made_inside_the_step_is_replayed():
     w = Tensor(np.ones(3), requires_grad=True)
     step = tg.jit(lambda x: (Tensor(x) * w * Tensor([1.0, 2.0, 3.0])).sum())
@@ -700,3 +713,36 @@ def test_seed_scripts_give_the_same_run_with_jit(name, argv, monkeypatch, tmp_pa
         h.pop("seconds_per_iteration", None)
     assert repr(jitted) == repr(plain)
     assert made and sum(f.replays for f in made) > 0
+
+
+@pytest.mark.parametrize("pattern", ["zero_in_place", "accumulate_outside"])
+def test_zero_grad_patterns_match_eager(pattern):
+    def run(use_jit):
+        model, opt = mlp_for(WORKLOADS["W2"])
+
+        def step(xb, yb):
+            if pattern == "zero_in_place":
+                model.zero_grad(set_to_none=False)
+            loss = nn.cross_entropy(model(Tensor(xb)), yb)
+            loss.backward()
+            if pattern == "zero_in_place":
+                opt.step()
+            return loss
+
+        fn = tg.jit(step) if use_jit else step
+        X, y = synthetic_data(512)
+        for k in range(12):
+            fn(X[32 * k:32 * k + 32], y[32 * k:32 * k + 32])
+            if pattern == "accumulate_outside" and k % 3 == 2:  # 3 micro-batches per update
+                opt.step()
+                opt.zero_grad()
+        grads = [None if p.grad is None else p.grad.data.copy() for p in model.parameters()]
+        return [p.data.copy() for p in model.parameters()], grads, fn
+
+    (w0, g0, _), (w1, g1, fn) = run(False), run(True)
+    assert fn.replays >= 8
+    for a, b in zip(w0 + g0, w1 + g1):
+        if a is None or b is None:
+            assert a is None and b is None
+        else:
+            np.testing.assert_array_equal(a, b)

@@ -399,6 +399,7 @@ class _Trace:
         self.keep: list = []  # what the maps key by id: alive until the trace is done
         self.exts: list = []  # (tensor or None, array, where) for each outside array, in order
         self.events: list = []  # descriptors, compared with the other trace's
+        self.wheres: dict = {}  # event index -> the user's line
         self.problems: list = []
         self.dead = False
         self.suspended = 0
@@ -691,6 +692,7 @@ class _Trace:
         self.by_array[id(value._data)] = out
         self.keep += [value, value._data]
         out.tag = self.tag("n")
+        self.wheres[len(self.events)] = where
         self.events.append(("const", fn.__name__, self.desc(targs), self.desc(tkwargs)))
 
     def ttmpl(self, v, where):
@@ -758,6 +760,7 @@ class _Trace:
         if out._ctx is not None:
             self.nodes[id(out._ctx)] = node
             self.keep.append(out._ctx)
+        self.wheres[len(self.events)] = where
         self.events.append(("op", cls, self.desc(node.targs), self.desc(node.tkwargs),
                             tuple(node.needs), out._ctx is not None))
 
@@ -1409,7 +1412,18 @@ def _global_checks(fn) -> list:
 
 def _compare(first: _Trace, second: _Trace) -> None:
     """Two traces of one signature must record the same program; what differs is refused."""
-    for a, b in zip(first.events, second.events):
+    for k, (a, b) in enumerate(zip(first.events, second.events)):
+        if not _same(a, b) and a[0] == b[0] and a[:2] == b[:2] and a[0] in ("op", "const"):
+            raise JitError(
+                f"jit: {_event_text(b)} at {second.wheres.get(k)} was given other Python values "
+                "(numbers, indices, options) on two calls with the same argument shapes: a "
+                "number computed inside the step from data (float(np.max(x)), a counter, a "
+                "global that changes) would be frozen by a replay. Pass it as an argument "
+                "(an array, to be read at each call), or compute it with tinygrad_np ops")
+        if a[0] == b[0] == "out" and not _same(a, b):
+            raise JitError("jit: the step returns Python values (numbers) that differ between "
+                           "two calls with the same argument shapes; a replay would freeze them. "
+                           "Return tensors and read them outside (loss.item())")
         if not _same(a, b):
             raise JitError(
                 "jit: two calls with the same argument shapes ran different steps "
