@@ -746,3 +746,43 @@ def test_zero_grad_patterns_match_eager(pattern):
             assert a is None and b is None
         else:
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["W1", "W2"])
+def test_benchmark_trainers_compute_the_same_steps(name):
+    from benchmarks.jit_bench import InPlaceMLP, TinygradJitMLP
+    from benchmarks.numpy_by_hand import HandMLP
+    from benchmarks.tinygrad_impl import TinygradMLP
+
+    wl = WORKLOADS[name]
+    X, y = synthetic_data(600)
+    trainers = [cls(wl, initial_weights(wl.sizes))
+                for cls in (HandMLP, InPlaceMLP, TinygradMLP, TinygradJitMLP)]
+    for t in trainers:
+        stream = batches(wl, X, y)
+        for _ in range(12):
+            t.step(*next(stream))
+    ref = trainers[0].weights()
+    for t in trainers[1:]:
+        for a, b in zip(ref, t.weights()):
+            np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+    assert trainers[3].step.replays > 0
+
+
+def test_the_jit_documentation_prints_what_it_shows(tmp_path, monkeypatch):
+    """docs/readme-jit.md's blocks run and print the output shown after them."""
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "readme-jit.md").read_text()
+    shown = re.findall(r"```python\n((?:(?!```).)*)```\n\nIt prints:\n\n```text\n(.*?)```", text,
+                       flags=re.S)
+    assert len(shown) == 2
+    monkeypatch.chdir(tmp_path)
+    for code, expected in shown:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "readme-jit.md", "exec"), {"__name__": "__doc__"})
+        assert out.getvalue() == expected
