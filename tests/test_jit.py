@@ -786,3 +786,57 @@ def test_the_jit_documentation_prints_what_it_shows(tmp_path, monkeypatch):
         with contextlib.redirect_stdout(out):
             exec(compile(code, "readme-jit.md", "exec"), {"__name__": "__doc__"})
         assert out.getvalue() == expected
+
+
+def test_with_speed_kernels_off_every_op_takes_the_slow_path(monkeypatch):
+    from tinygrad_np import _kernels
+
+    monkeypatch.setattr(_kernels, "ENABLED", False)
+    wl = WORKLOADS["W1"]
+    eager, jitted = train(wl, 40, False, 2000), train(wl, 40, True, 2000)
+    assert_same_run(eager, jitted)
+    slow = jitted[2].programs()[0]["slow_ops"]
+    assert {"linear", "relu", "cross_entropy"} <= set(slow)
+
+
+def test_a_module_passed_as_an_argument_is_its_own_signature():
+    @tg.jit
+    def forward(model, x):
+        return model(Tensor(x)).sum()
+
+    x = np.ones((2, 3), np.float32)
+    with tg.no_grad():
+        for _ in range(3):
+            a = nn.Linear(3, 1)  # a new model at every call: never replayed as the last one
+            assert forward(a, x).item() == pytest.approx(a(Tensor(x)).sum().item())
+        b = nn.Linear(3, 1)
+        for _ in range(4):
+            assert forward(b, x).item() == pytest.approx(b(Tensor(x)).sum().item())
+    assert forward.replays == 2
+
+
+def test_replays_from_several_threads_are_not_mixed():
+    import threading
+
+    model = nn.MLP([8, 32, 4])
+    fwd = tg.jit(lambda x: model(Tensor(x)))
+    rng = np.random.default_rng(0)
+    xs = [rng.standard_normal((16, 8)).astype(np.float32) for _ in range(4)]
+    with tg.no_grad():
+        for _ in range(3):
+            fwd(xs[0])
+        expected = [model(Tensor(x)).data for x in xs]
+    errors = []
+
+    def work(k):
+        with tg.no_grad():
+            for _ in range(200):
+                if not np.array_equal(fwd(xs[k]).data, expected[k]):
+                    errors.append(k)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and fwd.replays >= 800

@@ -1267,6 +1267,9 @@ class _Program:
         self.inexact = trace.inexact
         self.slow = sorted({op_name(n.cls) for n in trace.all_nodes if not n.fast})
         self.lock = threading.Lock()
+        # the objects the signature knows by id (a model passed as an argument): kept alive,
+        # so that no other object can take the id and be replayed as this one
+        self.objects = [a for a in _objects_in((trace.args, trace.kwargs))]
 
     def valid(self) -> bool:
         """Whether what the record assumed still holds (else the step is traced again)."""
@@ -1307,6 +1310,19 @@ class _Program:
     def describe(self) -> dict:
         return {"instructions": len(self.instrs), "slow_ops": self.slow,
                 "inexact_checks": self.inexact, "buffers_reused": self.reused}
+
+
+def _objects_in(v):
+    t = type(v)
+    if t is tuple or t is list:
+        for x in v:
+            yield from _objects_in(x)
+    elif t is dict:
+        for x in v.values():
+            yield from _objects_in(x)
+    elif t is not np.ndarray and t not in _SCALARS and not isinstance(v, (TensorBase,
+                                                                          np.generic)):
+        yield v
 
 
 def _arrays_in(v):
