@@ -1,4 +1,4 @@
-"""``tinygrad_np.jit``: record a training step once, then replay it on arrays.
+"""``tinygrad_np.jit``: record a training step, then replay it on arrays.
 
 ::
 
@@ -18,9 +18,13 @@ writing into buffers allocated once, and each kernel is run beside the eager op 
 data and checked against it. The two records must agree: what differs between two calls with
 the same signature (a tensor made inside the step from data that changes, a different sequence
 of ops) cannot be replayed and raises ``JitError``. From the third call on, the step is
-replayed: no Tensor objects, no graph walk, no allocations for the common ops, and the real
-``opt.step()``, ``opt.zero_grad()`` are called at their places, so an optimizer's internals and
-a scheduler's new learning rate work as in eager mode.
+replayed: no Tensor objects, no graph walk, and the real ``opt.step()``, ``opt.zero_grad()`` are
+called at their places, so an optimizer's internals and a scheduler's new learning rate work as
+in eager mode. The primitives in ``FAST_OPS`` (linear, matmul, the element-wise ops, sum/mean,
+log_softmax, cross_entropy with integer labels, views) run as kernels writing into buffers
+allocated once, in the eager formulas' order of operations (the same numbers, bit for bit);
+every other primitive runs its own array forward and backward, copied into buffers (correct,
+but it allocates). Comparisons, ``argmax`` and ``astype`` to integers are replayed too.
 
 What is replayed and what raises:
 
@@ -1590,10 +1594,6 @@ def _log_softmax_rows(Z, zt, m, m_col, shifted, e, s, ones, out):
     np.subtract(shifted, s, out=out)
 
 
-def _k_log_softmax(Z, zt, m, m_col, shifted, e, s, ones, out):
-    _log_softmax_rows(Z, zt, m, m_col, shifted, e, s, ones, out)
-
-
 def _k_log_softmax_bw(g, y, axis, e, s, out):  # g - exp(y) * sum(g)
     np.exp(y, out=e)
     _sum(g, axis=axis, keepdims=True, out=s)
@@ -2047,7 +2047,7 @@ def _fw_log_softmax(tr, n):
     if type(z) is not _Slot or z.array.ndim != 2 or n.kwargs.get("axis") != 1 or not z.array.size:
         return None
     y = tr.buffer(n.out)
-    tr.emit(_k_log_softmax, z, *_softmax_buffers(tr, z.array), y)
+    tr.emit(_log_softmax_rows, z, *_softmax_buffers(tr, z.array), y)
     n.y, n.bw = y, _bw_log_softmax
     return y
 
