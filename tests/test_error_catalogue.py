@@ -405,7 +405,39 @@ CATALOGUE = [
      tg.ArgumentError, ["train_test_split", "(0, 1)", "1.5", "n_test="]),
     ("a one-hot label out of range", lambda: data.one_hot(np.array([0, 10]), 10),
      tg.OutOfRangeError, ["one_hot", "label 10", "0..9"]),
+    # jit
+    (".item() inside a jitted step", lambda: jit_twice(lambda x: (Tensor(x) * 2).sum().item()),
+     tg.JitError, [".item()", "test_error_catalogue.py", "return the tensor", "outside"]),
+    ("if on a tensor inside a jitted step", lambda: jit_twice(branch_on_tensor), tg.JitError,
+     ["bool(tensor)", "if t > 0", "reads a tensor's value"]),
+    ("NumPy work on the step's inputs inside a jitted step",
+     lambda: jit_twice(lambda x: Tensor(x / 255.0).sum(), vary=True), tg.JitError,
+     ["not an argument of the step", "Pass it as an argument", "tinygrad_np ops"]),
+    ("own random draws inside a jitted step",
+     lambda: jit_twice(lambda x: (Tensor(x) * Tensor(tg.get_rng().uniform(size=3))).sum()),
+     tg.JitError, ["random numbers", "nn.Dropout", "tinygrad_np.rand"]),
+    ("an in-place update inside a jitted step", lambda: jit_twice(in_place_update), tg.JitError,
+     ["in-place write", "optimizers' step()", "y = f(x)"]),
 ]
+
+
+def jit_twice(fn, vary=False):
+    step = tg.jit(fn)
+    for k in range(3):
+        step(np.full(3, float(k + 1) if vary else 1.0))
+
+
+def branch_on_tensor(x):
+    t = Tensor(x).sum()
+    if t > 0:
+        t = t * 2
+    return t
+
+
+def in_place_update(x):
+    t = Tensor(x)
+    t += 1
+    return t.sum()
 
 
 @pytest.mark.parametrize("call,exc,words", [row[1:] for row in CATALOGUE],

@@ -117,6 +117,10 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
     ``create_graph``). ``foreign`` holds ids of seed arrays the caller owns (never kept as a
     ``.grad``).
     """
+    tracer = _fn._tracer
+    if tracer is not None:  # tinygrad_np.jit is recording a step: it compiles this backward
+        tracer.on_backward(roots, seeds, create_graph=create_graph, inputs=inputs,
+                           accumulate=accumulate, foreign=foreign)
     order = toposort(*roots)
     wanted = None if inputs is None else set(inputs)
     needed = None if wanted is None else _leading_to(order, wanted)
@@ -189,6 +193,8 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
             ctx.arrays = None  # (an input given a new array since would keep the old alive)
             if ctx.stash is not None:
                 ctx.stash = None
+    if tracer is not None:
+        tracer.after_backward()
     return results
 
 

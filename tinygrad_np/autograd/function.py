@@ -80,6 +80,9 @@ _last_write = 0  # the clock reading of the most recent tracked write, anywhere
 _rebased = False  # True once an in-place op was recorded (the walk then checks each edge)
 _view_edits = False  # True once one was recorded on memory that views share (ops then check)
 
+# ``tinygrad_np.jit`` sets this while it records a step (None otherwise: one global read per op)
+_tracer = None
+
 
 def note_write(t: TensorBase) -> None:
     """Record that ``t``'s array was just changed in place.
@@ -95,6 +98,8 @@ def note_write(t: TensorBase) -> None:
             t._stamp = stamp = [0]
         stamp[0] = tick
         _last_write = tick
+    if _tracer is not None:
+        _tracer.on_write((t,))
 
 
 def note_writes(tensors) -> None:
@@ -108,6 +113,8 @@ def note_writes(tensors) -> None:
                 t._stamp = stamp = [0]
             stamp[0] = tick
         _last_write = tick
+    if _tracer is not None:
+        _tracer.on_write(tensors)
 
 
 def shared_stamp(t: TensorBase) -> list:
@@ -299,6 +306,8 @@ class Function:
             out._ctx = None
             if state.anomaly:
                 _check_finite_output(cls, (out,), args)
+        if _tracer is not None:
+            _tracer.on_apply(cls, ctx, args, kwargs, out)
         return out
 
 
@@ -387,6 +396,8 @@ def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
             _anomaly_record(ctx, made)
     elif state.anomaly:
         _check_finite_output(cls, made, args)
+    if _tracer is not None:
+        _tracer.on_apply(cls, ctx, args, kwargs, None)
     return outputs[0] if single else tuple(outputs)
 
 
