@@ -769,25 +769,6 @@ def test_benchmark_trainers_compute_the_same_steps(name):
     assert trainers[3].step.replays > 0
 
 
-def test_the_jit_documentation_prints_what_it_shows(tmp_path, monkeypatch):
-    """docs/readme-jit.md's blocks run and print the output shown after them."""
-    import contextlib
-    import io
-    import re
-    from pathlib import Path
-
-    text = (Path(__file__).resolve().parent.parent / "docs" / "readme-jit.md").read_text()
-    shown = re.findall(r"```python\n((?:(?!```).)*)```\n\nIt prints:\n\n```text\n(.*?)```", text,
-                       flags=re.S)
-    assert len(shown) == 2
-    monkeypatch.chdir(tmp_path)
-    for code, expected in shown:
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            exec(compile(code, "readme-jit.md", "exec"), {"__name__": "__doc__"})
-        assert out.getvalue() == expected
-
-
 def test_with_speed_kernels_off_every_op_takes_the_slow_path(monkeypatch):
     from tinygrad_np import _kernels
 
