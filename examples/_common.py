@@ -6,6 +6,7 @@ that seed's own script; this file holds only the plumbing the scripts share.
 
 import argparse
 import os
+import re
 import time
 
 import matplotlib
@@ -152,11 +153,13 @@ def plot_curves(out_dir: str, name: str, title: str, xlabel: str, loss: dict, ac
     """Loss (left) and accuracy (right) curves; each dict maps a legend label to a series."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     for ax, series, ylabel in ((ax_loss, loss, "loss"), (ax_acc, accuracy, "accuracy")):
-        # test curves dashed; "X train" and "X test" share X's colour when there are several X
-        groups = [label.replace("test", "").replace("train", "").strip() for label in series]
+        # held-out (test or val) curves dashed; "X train" and "X test" share X's colour when
+        # there are several X
+        groups = [re.sub(r"\b(test|val|train)\b", "", label).strip() for label in series]
         colours = {g: f"C{i}" for i, g in enumerate(dict.fromkeys(groups))}
         for (label, values), group in zip(series.items(), groups):
-            ax.plot(np.arange(1, len(values) + 1), values, "--" if "test" in label else "-",
+            held_out = re.search(r"\b(test|val)\b", label)
+            ax.plot(np.arange(1, len(values) + 1), values, "--" if held_out else "-",
                     color=colours[group] if len(colours) > 1 else None, label=label)
         ax.set_xlabel(xlabel)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

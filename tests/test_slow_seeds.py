@@ -1,10 +1,17 @@
-"""Slow: the seed examples on the real data sets (run by .ci/run through `make test`).
+"""Slow: the examples on the real data sets (run by .ci/run through `make test`).
 
 Real MNIST comes from $TINYGRAD_NP_MNIST_DIR (CI points it at ../shared/datasets/mnist),
 Fashion-MNIST from $TINYGRAD_NP_FASHION_MNIST_DIR or Debian's dataset-fashion-mnist package,
+the word list of the character models from $TINYGRAD_NP_WORDS or Debian's wamerican package,
 never from a download. Without them these tests skip and say how to enable them (the
-``mnist_dir`` and ``fashion_mnist_dir`` fixtures of tests/conftest.py).
+``mnist_dir`` and ``fashion_mnist_dir`` fixtures of tests/conftest.py, ``word_list`` below).
+
+The CNN and character-model runs here are short versions of the README's commands (a part of
+the data, one or two epochs), so CI stays quick; the README's numbers come from the full runs.
 """
+
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +21,22 @@ from threadpoolctl import threadpool_limits
 import tinygrad_np
 
 pytestmark = pytest.mark.slow
+
+WORDS_MISSING = ("a word list: `apt-get install wamerican` (Debian; .ci/run does) puts one in "
+                 "/usr/share/dict/words, or set TINYGRAD_NP_WORDS to a file of one word a line, "
+                 "to run this")
+
+
+@pytest.fixture
+def word_list() -> Path:
+    """$TINYGRAD_NP_WORDS, else Debian's /usr/share/dict/words, else skip (a wrong path in the
+    variable fails the test: no silent skip)."""
+    path = os.environ.get("TINYGRAD_NP_WORDS")
+    if path:
+        return Path(path)
+    if not Path("/usr/share/dict/words").is_file():
+        pytest.skip(WORDS_MISSING)
+    return Path("/usr/share/dict/words")
 
 
 @pytest.fixture(autouse=True)
