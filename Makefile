@@ -62,8 +62,10 @@ test: graphviz $(STAMP)  ## the whole suite, slow real-data runs included (what 
 test-fast: graphviz $(STAMP)  ## everything but the slow real-data runs
 	$(PY) -m pytest -m "not slow"
 
-bench: $(STAMP)  ## speed and memory against hand-written NumPy and PyTorch (when installed)
-	$(PY) -m benchmarks.run
+# BASELINE=REV: also time tinygrad_np at git revision REV, alternating in the same run.
+BASELINE ?=
+bench: $(STAMP)  ## speed and memory against hand-written NumPy and the peers installed (benchmarks/README.md)
+	$(PY) -m benchmarks.run $(if $(BASELINE),--baseline $(BASELINE))
 
 lint: $(STAMP)
 	$(PY) -m ruff check tinygrad_np tests examples benchmarks

@@ -1,376 +1,363 @@
-"""`make bench`: time W1, W2, W3 for each framework, one process per run, and print the table.
+"""`make bench`: time W1-W4 for every framework installed, one process per run; print the table.
 
-Each (workload, framework) run happens in a fresh child process (`--child`), so no framework
-inherits another's heap, threads or caches, and each reports its own peak RSS. Rounds alternate
-the frameworks (rotating their order) so slow drifts of the machine hit all of them alike.
-Reported numbers are medians over every timed window of every round.
+Each (workload, row) run happens in a fresh child process (``benchmarks.child``), so no
+framework inherits another's heap, threads or caches, and each reports its own peak RSS and
+the BLAS kernel it ran. Rounds alternate the rows (rotating their order) so slow drifts of the
+machine hit all of them alike; before each round a load gate waits for the machine to be
+quiet, and a run during which other processes took CPU is run again. Ratios are taken within
+each round, then their median is reported. benchmarks/README.md explains the method.
 
-Every child runs with one BLAS/OpenMP/PyTorch thread unless ``--threads`` says otherwise: on
-this 2-core machine the batch-32 and batch-128 GEMMs are faster on one thread (PERF.md), and a
-multi-threaded BLAS that shares its cores with any other process slows down 45 to 80 times
-(measured here on W2), which would make the table measure the neighbours.
+Every child runs with one BLAS/OpenMP/PyTorch thread unless ``--threads`` says otherwise (JAX
+ignores such settings: its child is pinned to one CPU instead), and without the
+``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE`` this machine's environment sets.
 
 Results go to benchmarks/results/bench-<UTC time>.json with the machine's description; the
 newest earlier file there is compared against. Exits non-zero only when the benchmark cannot
-run (a tinygrad_np or NumPy child fails); PyTorch is skipped when it is not importable.
+run (a tinygrad_np or NumPy child fails); peers that are not installed are skipped, saying how
+to install them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import json
 import os
 import platform
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+from .child import UNSET_FOR_CHILDREN, child_main, make_trainer, train_steps  # noqa: F401
+from .report import report
+from .rows import EXTRA_ROWS, MAIN_ROWS, Variant, baseline_row
+from .workloads import WORKLOADS
 
-from .workloads import WORKLOADS, batches, initial_weights, synthetic_data
-
+ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-FRAMEWORKS = ("tinygrad_np", "numpy", "torch", "floor")
-LABELS = {"tinygrad_np": "tinygrad_np", "numpy": "NumPy by hand", "torch": "PyTorch CPU eager",
-          "floor": "matmuls alone (floor)", "tinygrad_np+anomaly": "tinygrad_np, detect_anomaly on",
-          "tinygrad_np+malloc": "tinygrad_np, MALLOC_* tuned", "numpy+malloc":
-          "NumPy by hand, MALLOC_* tuned", "torch+malloc": "PyTorch, MALLOC_* tuned",
-          "tinygrad_np+retain": "tinygrad_np, retain_freed_memory()"}
-# Extra rows: what detect_anomaly costs when on (W2), and how much of W3 is glibc handing its
-# 2 MB temporaries back to the kernel and faulting them in again (PERF.md: allocator churn),
-# tuned from outside (MALLOC_* environment) or by the user's opt-in call (+retain).
-EXTRA_ROWS = {"W2": ["tinygrad_np+anomaly"],
-              "W3": ["tinygrad_np+malloc", "numpy+malloc", "torch+malloc", "tinygrad_np+retain"]}
-# Variants made by a tinygrad_np call: the other frameworks have no such row, so the variant is
-# compared with them as they run by default.
-IN_PROCESS_VARIANTS = ("retain",)
-MALLOC_TUNED = {"MALLOC_MMAP_THRESHOLD_": "268435456", "MALLOC_TRIM_THRESHOLD_": "1073741824"}
-# target ratios (tinygrad_np / other), from the benchmarks issue
-TARGETS = {"W1": {"torch": 0.5, "numpy": 0.5}, "W2": {"torch": 0.7, "numpy": 1.1},
-           "W3": {"torch": 1.1, "numpy": 1.1}}
-RSS_TARGET = 1.3
-RSS_GROWTH_TARGET = 0.05
+FRAMEWORKS = tuple(v.name for v in MAIN_ROWS)
+# JAX's own thread settings, for the record; they do not hold it to one core (the pinning does)
+XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+REQUIRED = ("tinygrad_np", "numpy")  # a failure of these makes the run fail
 
 
-# --- child side -------------------------------------------------------------------------------
+# --- the machine ------------------------------------------------------------------------------
 
 
-def make_trainer(framework: str, wl, weights):
-    framework = framework.removesuffix("+malloc")  # the same code, another environment
-    if framework == "numpy":
-        from .numpy_by_hand import HandMLP
-        return HandMLP(wl, weights)
-    if framework == "floor":
-        from .numpy_by_hand import MatmulFloor
-        return MatmulFloor(wl, weights)
-    if framework == "torch":
-        from .torch_impl import TorchMLP
-        return TorchMLP(wl, weights)
-    if framework == "tinygrad_np+retain":  # process-wide, so only ever in a benchmark child
-        import tinygrad_np
-        if not tinygrad_np.retain_freed_memory():
-            raise RuntimeError("retain_freed_memory() cannot take effect here (it needs glibc)")
-    if framework in ("tinygrad_np", "tinygrad_np+anomaly", "tinygrad_np+retain"):
-        from .tinygrad_impl import TinygradMLP
-        return TinygradMLP(wl, weights, anomaly=framework.endswith("anomaly"))
-    raise ValueError(f"unknown framework {framework!r}; known: {', '.join(LABELS)}")
+def _cpu_ticks() -> dict[str, tuple[int, int]]:
+    """Per CPU line of /proc/stat ("cpu" is the total): (busy, all) in clock ticks."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            if not line.startswith("cpu"):
+                break
+            name, *vals = line.split()
+            user, nice, system, idle, iowait, irq, softirq, steal = map(int, vals[:8])
+            busy = user + nice + system + irq + softirq
+            out[name] = (busy, busy + idle + iowait + steal)
+    return out
 
 
-def train_steps(framework: str, wl, steps: int) -> list[np.ndarray]:
-    """The weights after ``steps`` steps of ``wl`` from the shared start (for equality tests)."""
-    X, y = synthetic_data(wl.n_samples)
-    trainer = make_trainer(framework, wl, initial_weights(wl.sizes))
-    stream = batches(wl, X, y)
-    for _ in range(steps):
-        trainer.step(*next(stream))
-    return [np.array(w) for w in trainer.weights()]
+def idlest_cpu(sample_s: float = 0.3) -> int:
+    """The CPU that other processes used least over ``sample_s`` seconds."""
+    a = _cpu_ticks()
+    time.sleep(sample_s)
+    b = _cpu_ticks()
+    allowed = os.sched_getaffinity(0)
+    usage = {int(k[3:]): (b[k][0] - a[k][0]) / max(b[k][1] - a[k][1], 1)
+             for k in b if k != "cpu" and int(k[3:]) in allowed}
+    return min(usage, key=lambda cpu: (usage[cpu], cpu))
 
 
-def _current_rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def others_cpus(sample_s: float) -> float:
+    """How many CPUs other processes kept busy over the next ``sample_s`` seconds (this
+    process sleeps meanwhile)."""
+    busy0, t0 = _cpu_ticks()["cpu"][0], time.time()
+    time.sleep(sample_s)
+    return (_cpu_ticks()["cpu"][0] - busy0) / os.sysconf("SC_CLK_TCK") / (time.time() - t0)
 
 
-def _reset_peak_rss() -> None:
-    """Forget the peak so far (Linux >= 4.0): the peak should be training's, not data making's."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
+class LoadGate:
+    """Waits for a quiet machine: while other processes keep more than ``max_others`` CPUs
+    busy (measured over 5 s; the load average would count this run's own last child for a
+    minute), sleep up to ``max_wait`` s per call and ``budget`` s over the whole run, so that
+    a machine busy for hours delays the run by ``budget`` at most. The report then says how
+    many rounds and children ran on a busy machine."""
 
+    SAMPLE_S = 5.0
 
-def _peak_rss_mb() -> float:
-    try:
-        with open("/proc/self/status") as f:
-            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
-    except (OSError, StopIteration):
-        import resource
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    def __init__(self, max_others: float, max_wait: float, budget: float):
+        self.max_others, self.max_wait, self.left = max_others, max_wait, budget
+        self.waited = 0.0  # over the whole run, reruns' waits included
 
-
-def run_child(framework: str, wl, windows: int, rss_marks=()) -> dict:
-    """Train ``wl`` with ``framework``: warm up, then time ``windows`` windows of steps.
-
-    Peak RSS is measured from just after the data exist: it includes the data set (the same
-    for every framework), the framework's own memory and everything training allocates.
-    """
-    X, y = synthetic_data(wl.n_samples)
-    _reset_peak_rss()
-    trainer = make_trainer(framework, wl, initial_weights(wl.sizes))
-    stream = batches(wl, X, y)
-    step, done, rss = trainer.step, 0, {}
-    marks = sorted(rss_marks)
-
-    def train(k):
-        nonlocal done
-        for _ in range(k):
-            xb, yb = next(stream)
-            step(xb, yb)
-            done += 1
-            if marks and done == marks[0]:
-                rss[done] = _current_rss_mb()
-                marks.pop(0)
-
-    train(wl.warmup)
-    times = []
-    for _ in range(windows):
-        t0 = time.perf_counter()
-        train(wl.window)
-        times.append((time.perf_counter() - t0) * wl.unit_steps / wl.window)
-    if marks:
-        train(marks[-1] - done)
-    return {"times": times, "steps": done, "rss_mb": rss, "threads": _threads(framework),
-            "peak_rss_mb": _peak_rss_mb(), "data_mb": X.nbytes / 2**20}
-
-
-def _threads(framework: str) -> int | None:
-    if framework == "torch":
-        import torch
-        return torch.get_num_threads()
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    return max((p["num_threads"] for p in threadpool_info()), default=None)
-
-
-# --- parent side ------------------------------------------------------------------------------
-
-
-def _spawn(args: list[str], threads: int | None = None) -> dict | str:
-    """Run one child; its JSON result, or the error text if it failed."""
-    env = dict(os.environ)
-    if args[0].endswith("+malloc"):
-        env.update(MALLOC_TUNED)
-    if threads:  # BLAS (OpenBLAS, MKL) and PyTorch's intra-op pool all read these
-        env.update({k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                              "MKL_NUM_THREADS")})
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--child", *args],
-                          capture_output=True, text=True, env=env,
-                          cwd=Path(__file__).resolve().parent.parent)
-    if proc.returncode != 0:
-        return (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def torch_available() -> bool:
-    proc = subprocess.run([sys.executable, "-c", "import torch"], capture_output=True)
-    return proc.returncode == 0
+    def wait(self) -> dict:
+        """Wait (within the limits) for a quiet machine; what it found. Once the budget is
+        spent it still measures, so the record says whether the machine was busy."""
+        if self.max_others == float("inf"):  # --quick / --smoke: no gate
+            return {"load": round(os.getloadavg()[0], 2), "others_cpus": None, "waited_s": 0,
+                    "quiet": None}
+        waited, limit = 0.0, min(self.max_wait, self.left)
+        busy = others_cpus(self.SAMPLE_S)
+        if busy > self.max_others and limit > 0:
+            print(f"  other processes use {busy:.2f} CPUs: waiting (at most {limit:.0f} s)",
+                  flush=True)
+        while busy > self.max_others and waited < limit:
+            time.sleep(10)
+            busy = others_cpus(self.SAMPLE_S)
+            waited += 10 + self.SAMPLE_S
+        self.left -= waited
+        self.waited += waited
+        return {"load": round(os.getloadavg()[0], 2), "others_cpus": round(busy, 2),
+                "waited_s": waited, "quiet": busy <= self.max_others}
 
 
 def machine_info() -> dict:
     info = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "python": platform.python_version(), "numpy": np.__version__,
-            "platform": platform.platform(),
+            "python": platform.python_version(), "platform": platform.platform(),
             "env": {k: v for k, v in sorted(os.environ.items())
-                    if k.startswith(("MALLOC_", "OMP_", "OPENBLAS_", "MKL_"))}}
+                    if k.startswith(("MALLOC_", "OMP_", "OPENBLAS_", "MKL_", "XLA_"))}}
+    import numpy as np  # the parent's NumPy: the children's is the same installation
+    info["numpy"] = np.__version__
     try:
         with open("/proc/cpuinfo") as f:
             info["cpu"] = next(line.split(":", 1)[1].strip() for line in f
                                if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    try:
-        from threadpoolctl import threadpool_info
-        info["blas"] = [{k: p.get(k) for k in ("internal_api", "version", "num_threads",
-                                                  "architecture", "threading_layer")}
-                        for p in threadpool_info()]
-    except ImportError:
-        info["blas"] = "threadpoolctl not installed"
-    try:
-        from importlib.metadata import version
-        info["torch"] = version("torch")
-    except ImportError:  # PackageNotFoundError is an ImportError
-        info["torch"] = None
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, cwd=Path(__file__).resolve().parent.parent)
+                            text=True, cwd=ROOT)
     info["git_commit"] = commit.stdout.strip() or None
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, cwd=ROOT)
+    info["git_dirty"] = bool(dirty.stdout.strip())
     return info
 
 
-def _median(xs):
-    return statistics.median(xs) if xs else None
+def importable(module: str) -> bool:
+    return subprocess.run([sys.executable, "-c", f"import {module}"],
+                          capture_output=True).returncode == 0
 
 
-def _fmt(x, digits=3):
-    return "-" if x is None else f"{x:.{digits}g}" if x < 100 else f"{x:.0f}"
+# --- running the children ---------------------------------------------------------------------
+
+
+def child_env(variant: Variant, threads: int) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in UNSET_FOR_CHILDREN}
+    env.update(dict(variant.env))
+    if threads:  # BLAS (OpenBLAS, MKL) and PyTorch's intra-op pool all read these
+        env.update({k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                              "MKL_NUM_THREADS")})
+        if variant.framework == "jax" and threads == 1:
+            env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " " + XLA_ONE_THREAD).strip()
+    return env
+
+
+def spawn(spec: dict, variant: Variant | None, threads: int) -> tuple[dict | str, dict]:
+    """Run one child; (its JSON result or the error text, what the machine did meanwhile)."""
+    variant = variant or Variant("micro", "micro", "micro")
+    if variant.framework == "jax" and threads == 1:
+        spec = {**spec, "pin_cpu": idlest_cpu()}
+    job = {"load_before": round(os.getloadavg()[0], 2), "pinned_cpu": spec.get("pin_cpu")}
+    ticks0, kids0, t0 = _cpu_ticks()["cpu"][0], _rusage_s(resource.RUSAGE_CHILDREN), time.time()
+    self0 = _rusage_s(resource.RUSAGE_SELF)
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--child", json.dumps(spec)],
+                          capture_output=True, text=True, env=child_env(variant, threads),
+                          cwd=ROOT)
+    wall = time.time() - t0
+    busy = (_cpu_ticks()["cpu"][0] - ticks0) / os.sysconf("SC_CLK_TCK")
+    mine = (_rusage_s(resource.RUSAGE_CHILDREN) - kids0) + (_rusage_s(resource.RUSAGE_SELF)
+                                                           - self0)
+    job.update(wall_s=round(wall, 2), others_cpus=round(max(busy - mine, 0.0) / wall, 3))
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"]
+        return lines[-1], job
+    return json.loads(proc.stdout.strip().splitlines()[-1]), job
+
+
+def _rusage_s(who) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+class BaselineCheckout:
+    """``git worktree add`` of another revision in a temporary directory, removed afterwards."""
+
+    def __init__(self, rev: str):
+        short = subprocess.run(["git", "rev-parse", "--short", f"{rev}^{{commit}}"],
+                               capture_output=True, text=True, cwd=ROOT)
+        if short.returncode != 0:
+            raise SystemExit(f"--baseline {rev}: not a revision of this repository "
+                             f"({short.stderr.strip()})")
+        self.rev = short.stdout.strip()
+        self.path = Path(tempfile.mkdtemp(prefix=f"tinygrad_np-{self.rev}-")) / "checkout"
+
+    def __enter__(self) -> BaselineCheckout:
+        subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(self.path),
+                        self.rev], check=True, cwd=ROOT)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        subprocess.run(["git", "worktree", "remove", "--force", str(self.path)], cwd=ROOT)
+        subprocess.run(["git", "worktree", "prune"], cwd=ROOT)
+        self.path.parent.rmdir()
+
+
+def _smoke(wl):
+    return dataclasses.replace(wl, n_samples=min(wl.n_samples, 256), warmup=6, window=4,
+                               unit_steps=4)
+
+
+def select_rows(opts, baseline: Variant | None) -> tuple[list[Variant], dict]:
+    """The rows to run, and for each one left out, why (with how to install it)."""
+    rows, skipped = [], {}
+    chosen = set(opts.frameworks)
+    unknown = chosen - set(FRAMEWORKS)
+    if unknown:
+        raise SystemExit(f"--frameworks: unknown {', '.join(sorted(unknown))}; known: "
+                         f"{', '.join(FRAMEWORKS)}")
+    available = {}
+    for v in MAIN_ROWS + EXTRA_ROWS:
+        if v.name in chosen or (v.base in chosen and opts.extras):
+            if v.needs and v.needs not in available:
+                available[v.needs] = importable(v.needs)
+            if v.needs and not available[v.needs]:
+                if not v.base:
+                    skipped[v.name] = f"`import {v.needs}` fails; install with: {v.install}"
+                continue
+            if v.needs_program and not shutil.which(v.needs_program):
+                skipped[v.name] = f"no `{v.needs_program}` on PATH; install with: {v.install}"
+                continue
+            rows.append(v)
+    if baseline:
+        rows.append(baseline)
+    return rows, skipped
+
+
+def _entry(results, wl_name, v: Variant) -> dict:
+    return results[wl_name].setdefault(v.name, {
+        "label": v.label, "framework": v.framework, "times": [], "round_medians": [],
+        "cpu_util": [], "peak_rss_mb": [], "jobs": [], "checks": []})
 
 
 def run_all(opts) -> dict:
-    load_at_start = os.getloadavg()[0]
-    if load_at_start > 0.5:
-        print(f"  warning: load average {load_at_start:.1f} before starting: other processes "
-              "share the CPU, and multi-threaded BLAS suffers most from that", flush=True)
+    machine = machine_info()
+    load_at_start = os.getloadavg()
     workloads = [WORKLOADS[name] for name in opts.workloads]
     if opts.smoke:
-        workloads = [dataclasses.replace(wl, n_samples=min(wl.n_samples, 256), warmup=3,
-                                         window=4, unit_steps=4) for wl in workloads]
-    frameworks = [f for f in FRAMEWORKS if f in opts.frameworks]
-    skipped = {}
-    if "torch" in frameworks and not torch_available():
-        frameworks.remove("torch")
-        skipped["torch"] = "torch is not importable in this environment"
-    results = {wl.name: {} for wl in workloads}
-    for wl in workloads:
-        fws = frameworks + [f for f in EXTRA_ROWS.get(wl.name, [])
-                            if f.split("+")[0] in frameworks]
-        for r in range(opts.rounds):
-            for fw in fws[r % len(fws):] + fws[:r % len(fws)]:
-                print(f"  {wl.name} round {r + 1}/{opts.rounds}: {fw} ...", end="", flush=True)
-                res = _spawn([fw, wl.name, str(opts.windows), json.dumps(
-                    dataclasses.asdict(wl))], opts.threads)
-                if isinstance(res, str):
-                    print(f" FAILED: {res}")
-                    results[wl.name].setdefault(fw, {"times": [], "peak_rss_mb": []})
-                    results[wl.name][fw]["error"] = res
-                    continue
-                print(" " + ", ".join(f"{t:.3g}" for t in res["times"]) + f" {wl.unit}")
-                entry = results[wl.name].setdefault(fw, {"times": [], "peak_rss_mb": []})
-                entry["times"] += res["times"]
-                entry["peak_rss_mb"].append(res["peak_rss_mb"])
-                entry["threads"] = res["threads"]
-        for entry in results[wl.name].values():
-            entry["median"] = _median(entry["times"])
-            entry["peak_rss_mb_max"] = max(entry["peak_rss_mb"], default=None)
-    memory = None
-    if "tinygrad_np" in frameworks and "W1" in opts.workloads:
-        wl = workloads[[w.name for w in workloads].index("W1")]
-        marks = (5, 10) if opts.smoke else (1000, opts.rss_steps)
-        print(f"  memory: tinygrad_np W1 for {marks[1]} steps ...", flush=True)
-        res = _spawn(["tinygrad_np", "W1", "0", json.dumps(dataclasses.asdict(wl)),
-                      ",".join(map(str, marks))], opts.threads)
-        if isinstance(res, str):
-            memory = {"error": res}
-        else:
-            a, b = (res["rss_mb"][str(m)] for m in marks)
-            memory = {"steps": list(marks), "rss_mb": [a, b], "growth": b / a - 1}
-    micro = None
-    if "tinygrad_np" in frameworks:
-        print("  micro-benchmark ...", flush=True)
-        micro = _spawn(["micro", "-", "0", "{}", "", str(50 if opts.smoke else 2000)],
-                       opts.threads)
-    machine = machine_info()
-    machine["load_average"] = [load_at_start, os.getloadavg()[0]]
+        workloads = [_smoke(wl) for wl in workloads]
+    checkout = BaselineCheckout(opts.baseline) if opts.baseline else None
+    with checkout or contextlib.nullcontext():
+        baseline = baseline_row(checkout.rev, str(checkout.path)) if checkout else None
+        rows, skipped = select_rows(opts, baseline)
+        results = {wl.name: {} for wl in workloads}
+        gates, gate = [], LoadGate(opts.max_others, opts.max_load_wait, opts.max_total_wait)
+        for wl in workloads:
+            fws = [v for v in rows if v.runs_on(wl.name)]
+            for r in range(opts.rounds):
+                gates.append({"workload": wl.name, "round": r + 1, **gate.wait()})
+                for v in fws[r % len(fws):] + fws[:r % len(fws)]:
+                    _run_one(opts, gate, results, wl, v, r)
+            for entry in results[wl.name].values():
+                entry["median"] = statistics.median(entry["times"]) if entry["times"] else None
+                entry["peak_rss_mb_max"] = max(entry["peak_rss_mb"], default=None)
+        memory = _memory_run(opts, workloads, rows)
+        micro = None
+        if any(v.name == "tinygrad_np" for v in rows):
+            print("  micro-benchmark ...", flush=True)
+            micro, _ = spawn({"task": "micro", "number": 50 if opts.smoke else 2000}, None,
+                             opts.threads)
+    machine["load_average"] = [round(x, 2) for x in load_at_start + os.getloadavg()]
     machine["threads_requested"] = opts.threads
     return {"time_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(),
             "command": " ".join(["python -m benchmarks.run", *sys.argv[1:]]),
             "machine": machine, "skipped": skipped,
+            "unset_for_children": {k: os.environ.get(k) for k in UNSET_FOR_CHILDREN},
+            "blas_kernels": _kernels(results),
+            "baseline": {"rev": checkout.rev, "row": baseline.name} if checkout else None,
             "config": {wl.name: dataclasses.asdict(wl) for wl in workloads},
             "rounds": opts.rounds, "windows_per_round": opts.windows,
+            "load_gate": {"max_wait_s": opts.max_load_wait, "budget_s": opts.max_total_wait,
+                          "max_others_cpus": opts.max_others, "waited_total_s": gate.waited,
+                          "rounds": gates},
             "results": results, "memory": memory, "micro": micro}
 
 
-def report(data: dict, previous: dict | None) -> str:
-    """The markdown tables printed at the end (and pasted into the README)."""
-    res = data["results"]
-    lines = ["| workload | unit | tinygrad_np | NumPy by hand | PyTorch CPU eager | matmuls alone "
-             "(floor) | tinygrad_np / PyTorch (target) | tinygrad_np / NumPy (target) |",
-             "|---|---|---|---|---|---|---|---|"]
-    for name, by_fw in res.items():
-        cfg = data["config"][name]
-        med = {fw: by_fw.get(fw, {}).get("median") for fw in FRAMEWORKS}
-        tg = med["tinygrad_np"]
-        ratios = []
-        for other in ("torch", "numpy"):
-            target = TARGETS[name][other]
-            if tg is None or med[other] is None:
-                ratios.append(f"- (<= {target})")
-            else:
-                r = tg / med[other]
-                ratios.append(f"{r:.2f} (<= {target}) {'met' if r <= target else 'MISSED'}")
-        lines.append(f"| {name}: {cfg['title']} | {cfg['unit']} | "
-                     + " | ".join(_fmt(med[fw]) for fw in FRAMEWORKS) + " | "
-                     + " | ".join(ratios) + " |")
-    lines += ["", "| peak RSS, MB (data included) | tinygrad_np | NumPy by hand | PyTorch | "
-              f"tinygrad_np / NumPy (target <= {RSS_TARGET}) |", "|---|---|---|---|---|"]
-    for name, by_fw in res.items():
-        rss = {fw: by_fw.get(fw, {}).get("peak_rss_mb_max") for fw in FRAMEWORKS}
-        ratio = (f"{rss['tinygrad_np'] / rss['numpy']:.2f}"
-                 if rss["tinygrad_np"] and rss["numpy"] else "-")
-        lines.append(f"| {name} | " + " | ".join(_fmt(rss[fw], 4) for fw in FRAMEWORKS[:3])
-                     + f" | {ratio} |")
-    mem = data.get("memory")
-    if mem and "growth" in mem:
-        a, b = mem["rss_mb"]
-        ok = "met" if mem["growth"] < RSS_GROWTH_TARGET else "MISSED"
-        lines += ["", f"tinygrad_np W1 RSS: {a:.1f} MB at step {mem['steps'][0]}, {b:.1f} MB at "
-                  f"step {mem['steps'][1]}: growth {100 * mem['growth']:+.1f}% (target < "
-                  f"{100 * RSS_GROWTH_TARGET:.0f}%) {ok}"]
-    extra = [(name, fw) for name, fws in EXTRA_ROWS.items() for fw in fws
-             if res.get(name, {}).get(fw, {}).get("median")]
-    if extra:
-        lines += ["", "| variant | workload | median | vs the same without | tinygrad_np / "
-                  "PyTorch | tinygrad_np / NumPy |", "|---|---|---|---|---|---|"]
-    for name, fw in extra:
-        base, variant = fw.split("+")
-        med = {f: res[name].get(f, {}).get("median") for f in res[name]}
-        row = [f"{med[fw]:.3g}", f"{med[fw] / med[base]:.2f}x" if med.get(base) else "-"]
-        for other in ("torch", "numpy"):  # ratios within the variant's own environment
-            tg, ref = med.get(f"tinygrad_np+{variant}"), med.get(f"{other}+{variant}")
-            if tg and ref and base == "tinygrad_np":
-                row.append(f"{tg / ref:.2f}")
-            elif variant in IN_PROCESS_VARIANTS and other == "torch" and med.get("torch"):
-                row.append(f"{med[fw] / med['torch']:.2f} (vs PyTorch default)")
-            else:
-                row.append("")
-        lines.append(f"| {LABELS[fw]} | {name} | " + " | ".join(row) + " |")
-    micro = data.get("micro")
-    if isinstance(micro, dict):
-        shape = "x".join(map(str, micro["shape"]))
-        lines += ["", f"| op, forward + backward, {shape} float32 | tinygrad_np us | bare NumPy "
-                  "us | overhead us |", "|---|---|---|---|"]
-        for op, m in micro["ops"].items():
-            lines.append(f"| {op} | {m['tinygrad_np_us']:.1f} | {m['numpy_us']:.1f} | "
-                         f"{m['overhead_us']:.1f} |")
-        lines += ["", f"detect_anomaly off costs {micro['anomaly_off_check_ns']:.0f} ns per op "
-                  "(one attribute read)."]
-    if previous:
-        lines += ["", f"Against the previous run ({previous['time_utc'][:19]}, commit "
-                  f"{previous['machine'].get('git_commit')}):"]
-        for name, by_fw in res.items():
-            for fw, entry in by_fw.items():
-                old = previous.get("results", {}).get(name, {}).get(fw, {}).get("median")
-                if old and entry.get("median"):
-                    lines.append(f"- {name} {fw}: {old:.3g} -> {entry['median']:.3g} "
-                                 f"({entry['median'] / old:.2f}x)")
-    m = data["machine"]
-    blas = m["blas"] if isinstance(m["blas"], str) else ", ".join(
-        f"{b['internal_api']} {b['version']} ({b['architecture']})"
-        for b in m["blas"])
-    threads = {fw: e.get("threads") for by_fw in res.values() for fw, e in by_fw.items()}
-    lines += ["", f"Machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}, NumPy "
-              f"{m['numpy']}, BLAS: {blas}, PyTorch {m.get('torch') or '-'}; threads used: "
-              + ", ".join(f"{fw} {n}" for fw, n in threads.items() if n)
-              + f"; malloc/thread env: {m['env'] or 'default'}; load average "
-              f"{m['load_average'][0]:.2f} at start, {m['load_average'][1]:.2f} at the end."]
-    for fw, why in data["skipped"].items():
-        lines.append(f"Skipped {fw}: {why}.")
-    return "\n".join(lines)
+def _run_one(opts, gate: LoadGate, results, wl, v: Variant, r: int) -> None:
+    entry = _entry(results, wl.name, v)
+    if "skipped" in entry:
+        return
+    print(f"  {wl.name} round {r + 1}/{opts.rounds}: {v.name} ...", end="", flush=True)
+    spec = {"variant": v.asdict(), "workload": dataclasses.asdict(wl), "windows": opts.windows,
+            "check": True}
+    res, job = spawn(spec, v, opts.threads)
+    if not isinstance(res, str) and "skipped" not in res and job["others_cpus"] > opts.max_others:
+        print(f" other processes took {job['others_cpus']:.2f} CPUs", end="", flush=True)
+        if gate.wait()["quiet"]:  # again on a quiet machine, else keep it, flagged
+            print(": again ...", end="", flush=True)
+            res, job2 = spawn(spec, v, opts.threads)
+            job = {**job2, "redone_after": job}
+        if job["others_cpus"] > opts.max_others:
+            job["busy"] = True
+            print(" (kept, busy)", end="", flush=True)
+    job["round"] = r + 1
+    entry["jobs"].append(job)
+    if isinstance(res, str):
+        print(f" FAILED: {res}")
+        entry["error"] = res
+        return
+    if "skipped" in res:
+        print(f" skipped: {res['skipped']}")
+        entry["skipped"] = res["skipped"]
+        return
+    print(" " + ", ".join(f"{t:.3g}" for t in res["times"]) + f" {wl.unit}")
+    entry["times"] += res["times"]
+    entry["round_medians"].append([r + 1, statistics.median(res["times"])])
+    entry["cpu_util"] += res["cpu_util"]
+    entry["peak_rss_mb"].append(res["peak_rss_mb"])
+    if "check" in res:
+        entry["checks"].append(res["check"])
+    for key in ("blas", "version", "env_seen", "cpus_allowed", "torch_threads",
+                "tinygrad_np_file", "warmup_s"):
+        if key in res:
+            entry[key] = res[key]
+
+
+def _memory_run(opts, workloads, rows) -> dict | None:
+    """tinygrad_np's RSS at two step counts of W1: does training leak?"""
+    names = [wl.name for wl in workloads]
+    if "W1" not in names or not any(v.name == "tinygrad_np" for v in rows):
+        return None
+    wl = workloads[names.index("W1")]
+    marks = (5, 10) if opts.smoke else (1000, opts.rss_steps)
+    print(f"  memory: tinygrad_np W1 for {marks[1]} steps ...", flush=True)
+    v = next(v for v in rows if v.name == "tinygrad_np")
+    res, _ = spawn({"variant": v.asdict(), "workload": dataclasses.asdict(wl), "windows": 0,
+                    "rss_marks": list(marks)}, v, opts.threads)
+    if isinstance(res, str):
+        return {"error": res}
+    a, b = (res["rss_mb"][str(m)] for m in marks)
+    return {"steps": list(marks), "rss_mb": [a, b], "growth": b / a - 1}
+
+
+def _kernels(results) -> list[dict]:
+    """Every BLAS library the children loaded, once, with the rows that loaded it."""
+    seen = {}
+    for by_row in results.values():
+        for name, entry in by_row.items():
+            if not isinstance(entry.get("blas"), list):
+                continue
+            for lib in entry["blas"]:
+                key = (lib["internal_api"], lib["version"], lib["architecture"], lib["file"])
+                seen.setdefault(key, set()).add(name)
+    return [{"internal_api": k[0], "version": k[1], "architecture": k[2], "file": k[3],
+             "rows": sorted(v)} for k, v in seen.items()]
 
 
 def _previous(out_dir: Path) -> dict | None:
@@ -384,28 +371,45 @@ def main(argv=None) -> int:
                    help="one round of one window each (development; W1 still warms up 1,000 "
                         "steps so the subnormal slowdown shows)")
     p.add_argument("--smoke", action="store_true", help="tiny sizes, seconds: checks the code")
-    p.add_argument("--workloads", default="W1,W2,W3")
-    p.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    p.add_argument("--workloads", default=",".join(WORKLOADS))
+    p.add_argument("--frameworks", default=",".join(FRAMEWORKS),
+                   help=f"rows to run, of {', '.join(FRAMEWORKS)} (those not installed are "
+                        "skipped)")
+    p.add_argument("--no-extras", dest="extras", action="store_false",
+                   help="leave out the variant rows (+anomaly, +malloc, +retain)")
+    p.add_argument("--baseline", metavar="REV",
+                   help="also run tinygrad_np at git revision REV (a temporary worktree), as "
+                        "the row tinygrad_np@REV, alternating with the others")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--windows", type=int, default=3, help="timed windows per child process")
     p.add_argument("--rss-steps", type=int, default=10_000)
     p.add_argument("--threads", type=int, default=1,
                    help="BLAS/OpenMP/PyTorch threads in every child; 0: each library's default")
+    p.add_argument("--max-others", type=float, default=0.3,
+                   help="the load gate: before each round, wait while other processes keep "
+                        "more CPUs than this busy; run a child again (once, if the machine is "
+                        "then quiet) when they used more while it ran")
+    p.add_argument("--max-load-wait", type=float, default=300,
+                   help="seconds to wait at most per round (then go on, and say so)")
+    p.add_argument("--max-total-wait", type=float, default=1800,
+                   help="seconds to wait at most over the whole run")
     p.add_argument("--out", type=Path, default=RESULTS_DIR, help="where the JSON goes")
     p.add_argument("--no-save", action="store_true")
-    p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    p.add_argument("--child", help=argparse.SUPPRESS)
     opts = p.parse_args(argv)
     if opts.child:
-        return _child_main(opts.child)
+        return child_main(opts.child)
     opts.workloads = opts.workloads.split(",")
     opts.frameworks = opts.frameworks.split(",")
-    if opts.quick or opts.smoke:
+    if opts.quick or opts.smoke:  # development runs: load recorded, not waited for
         opts.rounds, opts.windows, opts.rss_steps = 1, 1, 3000
-    print(f"benchmarks: {', '.join(opts.workloads)} x {', '.join(opts.frameworks)}, "
-          f"{opts.rounds} rounds of {opts.windows} windows", flush=True)
+        opts.max_load_wait, opts.max_total_wait, opts.max_others = 0, 0, float("inf")
+    print(f"benchmarks: {', '.join(opts.workloads)} x {', '.join(opts.frameworks)}"
+          + (f" + tinygrad_np@{opts.baseline}" if opts.baseline else "")
+          + f", {opts.rounds} rounds of {opts.windows} windows", flush=True)
     data = run_all(opts)
     failed = [f"{name}/{fw}: {e['error']}" for name, by_fw in data["results"].items()
-              for fw, e in by_fw.items() if "error" in e and fw in ("tinygrad_np", "numpy")]
+              for fw, e in by_fw.items() if "error" in e and fw in REQUIRED]
     previous = _previous(opts.out)
     print()
     print(report(data, previous))
@@ -418,21 +422,6 @@ def main(argv=None) -> int:
     if failed:
         print("\nthe benchmark could not run:\n" + "\n".join(failed), file=sys.stderr)
         return 1
-    return 0
-
-
-def _child_main(args: list[str]) -> int:
-    framework, _, _, config = args[:4]
-    if framework == "micro":
-        from .micro import run_micro
-        result = run_micro(int(args[5]))
-    else:
-        from .workloads import Workload
-        wl = Workload(**{k: tuple(v) if isinstance(v, list) else v
-                         for k, v in json.loads(config).items()})
-        marks = [int(m) for m in args[4].split(",")] if len(args) > 4 and args[4] else []
-        result = run_child(framework, wl, int(args[2]), marks)
-    print(json.dumps(result))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The three benchmark workloads (the seeds' configurations), their data and initial weights.
+"""The benchmark workloads (the seeds' three MLPs and issue 14's CNN), data and initial weights.
 
 Every framework trains the same network from the same initial weights on the same batches, so
 the timings compare the frameworks and nothing else; the smoke test checks that they also
@@ -42,6 +42,7 @@ class Workload:
     unit_steps: int
     warmup: int
     window: int
+    model: str = "mlp"  # "mlp": ``sizes`` are the layer widths; "cnn": the network of W4
 
 
 ADAM_BETAS = (0.9, 0.999)
@@ -57,7 +58,21 @@ WORKLOADS = {
     # Seed 004.
     "W3": Workload("W3", "1000x784-512-10 ReLU, full-batch GD", (784, 512, 10), "relu",
                    "sgd", 0.1, None, 1000, "s/100 it", 100, warmup=10, window=100),
+    # Issue 14's MNIST CNN: conv 3x3 (1->16, padding 1), ReLU, max-pool 2, conv 3x3 (16->32,
+    # padding 1), ReLU, max-pool 2, flatten (32*7*7 in PyTorch's C, H, W order), linear -> 10.
+    # ``sizes`` are the channels (1, 16, 32) and the classes. 200 batches of 64, no short one.
+    "W4": Workload("W4", "MNIST CNN conv16-pool-conv32-pool-linear, Adam, batch 64",
+                   (1, 16, 32, N_CLASSES), "relu", "adam", 1e-3, 64, 12_800, "s/100 it", 100,
+                   warmup=20, window=100, model="cnn"),
 }
+MLP_WORKLOADS = ("W1", "W2", "W3")
+CNN_KERNEL = 3
+CNN_IMAGE = 28
+
+
+class Unavailable(Exception):
+    """A framework cannot run a workload here (not written for it, or a layer it lacks): the
+    row is skipped with this message, not counted as a failure."""
 
 
 def synthetic_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -85,6 +100,30 @@ def initial_weights(sizes, seed: int = 1) -> list[tuple[np.ndarray, np.ndarray]]
         W = rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32)
         layers.append((W, np.zeros(fan_out, dtype=np.float32)))
     return layers
+
+
+def cnn_initial_weights(channels=(1, 16, 32), n_classes=N_CLASSES, seed: int = 1):
+    """W4's start: He-uniform conv weights in PyTorch's (out, in, kH, kW) layout, the linear
+    layer's weight in tinygrad_np's (in, out) layout (as ``initial_weights``), zero biases."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for c_in, c_out in zip(channels[:-1], channels[1:]):
+        bound = np.sqrt(6.0 / (c_in * CNN_KERNEL * CNN_KERNEL))
+        W = rng.uniform(-bound, bound, (c_out, c_in, CNN_KERNEL, CNN_KERNEL))
+        layers.append((W.astype(np.float32), np.zeros(c_out, dtype=np.float32)))
+    side = CNN_IMAGE // 2 ** (len(channels) - 1)
+    fan_in = channels[-1] * side * side
+    bound = np.sqrt(6.0 / fan_in)
+    W = rng.uniform(-bound, bound, (fan_in, n_classes)).astype(np.float32)
+    layers.append((W, np.zeros(n_classes, dtype=np.float32)))
+    return layers
+
+
+def start_weights(wl: Workload):
+    """The initial weights of ``wl``'s network, as a list of (weight, bias) per layer."""
+    if wl.model == "cnn":
+        return cnn_initial_weights(wl.sizes[:-1], wl.sizes[-1])
+    return initial_weights(wl.sizes)
 
 
 def batches(wl: Workload, X: np.ndarray, y: np.ndarray, seed: int = 2):

@@ -22,8 +22,10 @@ import pytest
 
 DOT_MISSING = ("Graphviz's dot program is not installed: `make test` installs it (or apt-get "
                "install graphviz / brew install graphviz), then run the tests again")
-TORCH_MISSING = ("PyTorch, the reference for this cross-check, is not installed: "
-                 "`.venv/bin/python -m pip install torch` enables it (.ci/run does)")
+TORCH_MISSING = ("PyTorch, the reference for this cross-check, is not installed: its CPU build "
+                 "enables it, `.venv/bin/python -m pip install torch --index-url "
+                 "https://download.pytorch.org/whl/cpu` (.ci/run installs the wheel this "
+                 "machine keeps)")
 MNIST_MISSING = ("real MNIST: set TINYGRAD_NP_MNIST_DIR to a directory holding its four IDX "
                  "files to run this (.ci/run uses ../shared/datasets/mnist)")
 FASHION_MISSING = ("real Fashion-MNIST: `apt-get install dataset-fashion-mnist` (Debian; .ci/run "

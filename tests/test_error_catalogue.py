@@ -31,6 +31,26 @@ def gradcheck_wrong_gradient():
     tg.gradcheck(lambda x: x.relu() * 0 + Tensor(np.ones(2)) * x.detach(), x)
 
 
+class _HalfSquare(tg.Function):
+    """x² whose backward forgot the 2 (a user's custom op)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return x * g
+
+
+def check_graph_after_backward():
+    loss = (leaf(3).exp()).sum()
+    loss.backward()
+    tg.autograd.check_graph(loss)
+
+
 def mlp():
     return nn.MLP([4, 3, 2])
 
@@ -151,6 +171,20 @@ CATALOGUE = [
      ["gradcheck", "requires_grad=True"]),
     ("gradcheck on a wrong gradient", gradcheck_wrong_gradient, tg.GradcheckError,
      ["input 0", "element (0,)", "analytic", "numeric"]),
+    ("check_op on a custom op with a wrong backward",
+     lambda: tg.autograd.check_op(_HalfSquare, Tensor(np.array([1.0, 2.0]))), tg.GradcheckError,
+     ["check_op(_HalfSquare)", "off by a constant factor", "input 0", "element", "analytic",
+      "numeric", "Fix:"]),
+    ("check_op with no floating Tensor to differentiate",
+     lambda: tg.autograd.check_op(_HalfSquare, np.ones(2)), ValueError,
+     ["check_op(_HalfSquare)", "floating Tensor", "Tensor(x)"]),
+    ("check_graph on a graph freed by backward", check_graph_after_backward, tg.GraphError,
+     ["check_graph", "exp", "freed", "retain_graph=True"]),
+    ("draw_graph highlight that is not a tensor",
+     lambda: tg.draw_graph(leaf(2).sum(), highlight="sum"), ValueError,
+     ["draw_graph", "highlight", "Tensor", "GradcheckError", "str"]),
+    ("viz.watch given something that is not a Module",
+     lambda: tg.viz.watch([leaf(2)]), ValueError, ["watch", "Module", "list"]),
     ("set_default_dtype to an integer", lambda: tg.set_default_dtype("int32"), tg.DTypeError,
      ["set_default_dtype", "int32", "float"]),
     # modules and optimizers
@@ -169,9 +203,53 @@ CATALOGUE = [
      tg.OptimizerError, ["Adam", "betas", "1.2"]),
     ("a NaN gradient reaching the optimizer", step_with_nan_gradient, tg.OptimizerError,
      ["layers.1.weight", "NaN", "no parameter was updated", "detect_anomaly"]),
+    ("a bias that would make linear's output bigger",
+     lambda: tg.linear(leaf(4, 3), leaf(3, 1), leaf(2)), tg.ShapeError,
+     ["linear", "bias of shape (2,)", "(4, 1)", "shape (1,)"]),
+    ("targets that require grad in a loss",
+     lambda: tg.cross_entropy(leaf(2, 3), Tensor(np.eye(3)[:2], requires_grad=True)),
+     tg.GraphError, ["cross_entropy", "targets require grad", "detach()"]),
     ("mse_loss with shapes that would broadcast", lambda: nn.mse_loss(f32(2, 3), np.zeros((3,
                                                                                            2))),
      tg.ShapeError, ["mse_loss", "(2, 3)", "(3, 2)"]),
+    # layers: convolution, pooling, normalization, embedding, losses
+    ("channels-last images into Conv2d", lambda: nn.Conv2d(3, 8, 3)(f32(4, 32, 32, 3)),
+     tg.ShapeError, ["Conv2d(3, 8", "expected 3 input channels", "(4, 32, 32, 3)",
+                     "channels-last", "x.permute(0, 3, 1, 2)"]),
+    ("flattened images into Conv2d", lambda: nn.Conv2d(1, 8, 3)(f32(16, 784)), tg.ShapeError,
+     ["Conv2d(1, 8", "(N, C, H, W)", "(16, 784)", "x.reshape(-1, 1, 28, 28)"]),
+    ("one-channel images without the channel axis into Conv2d",
+     lambda: nn.Conv2d(1, 8, 3)(f32(16, 28, 28)), tg.ShapeError,
+     ["Conv2d(1, 8", "(16, 28, 28)", "x.unsqueeze(1)"]),
+    ("float64 images into a float32 Conv2d",
+     lambda: nn.Conv2d(1, 2, 3)(Tensor(np.zeros((1, 1, 5, 5)))), tg.DTypeError,
+     ["Conv2d(1, 2", "float64", "float32", "astype"]),
+    ("Conv2d groups that do not divide the channels", lambda: nn.Conv2d(3, 6, 3, groups=2),
+     ValueError, ["Conv2d", "in_channels (3)", "divisible by groups (2)"]),
+    ("pooling an image smaller than the kernel", lambda: nn.MaxPool2d(2)(f32(1, 8, 1, 1)),
+     tg.ShapeError, ["MaxPool2d(kernel_size=2", "(1, 1)", "smaller than the kernel (2, 2)",
+                     "downsample less"]),
+    ("pool padding above half the kernel", lambda: nn.AvgPool2d(3, padding=2), ValueError,
+     ["AvgPool2d", "padding (2, 2)", "at most half the kernel size (3, 3)"]),
+    ("LayerNorm over a dimension that is not last", lambda: nn.LayerNorm(64)(f32(8, 10, 32)),
+     tg.ShapeError, ["LayerNorm((64,)", "last dimension", "(8, 10, 32)", "LayerNorm(32)"]),
+    ("an Embedding index out of range", lambda: nn.Embedding(100, 8)(np.array([[5, 100]])),
+     tg.OutOfRangeError, ["Embedding(100, 8)", "index 100", "num_embeddings=100", "0..99",
+                          "largest index + 1"]),
+    ("float indices into Embedding", lambda: nn.Embedding(10, 4)(np.array([1.0, 2.0])),
+     tg.DTypeError, ["Embedding(10, 4)", "integers", "float64", "astype('int64')"]),
+    ("BatchNorm2d with the wrong channel count", lambda: nn.BatchNorm2d(16)(f32(8, 32, 7, 7)),
+     tg.ShapeError, ["BatchNorm2d(16", "expected 16 channels", "(8, 32, 7, 7)",
+                     "num_features"]),
+    ("BatchNorm1d given images", lambda: nn.BatchNorm1d(8)(f32(4, 8, 5, 5)), tg.ShapeError,
+     ["BatchNorm1d(8", "(N, C) or (N, C, L)", "(4, 8, 5, 5)", "BatchNorm2d"]),
+    ("sequence logits with the classes last into CrossEntropyLoss",
+     lambda: nn.CrossEntropyLoss()(f32(4, 7, 5), np.zeros((4, 7), np.int64)), tg.ShapeError,
+     ["CrossEntropyLoss()", "(4, 5)", "(4, 7, 5)", "(4, 7)", "logits.permute(0, 2, 1)",
+      "logits.reshape(-1, 5)"]),
+    ("N-d cross_entropy labels of the wrong shape",
+     lambda: nn.functional.cross_entropy(f32(2, 3, 4, 4), np.zeros((2, 4), np.int64)),
+     tg.ShapeError, ["cross_entropy", "(2, 4, 4)", "(2, 3, 4, 4)", "(N, d1, ...)"]),
     # checkpoints
     ("load_state_dict with a missing key", lambda: load_state(lambda s: s.pop("layers.0.bias")),
      tg.CheckpointError, ["load_state_dict", "missing", "layers.0.bias", "strict=False"]),

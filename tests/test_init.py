@@ -135,3 +135,114 @@ def test_linear_accepts_scheme_names_and_aliases():
         b = nn.Linear(20, 10, init=alias, rng=np.random.default_rng(5)).weight.data
         c = getattr(init, name)((20, 10), rng=np.random.default_rng(5))
         assert np.array_equal(a, b) and np.array_equal(a, c), alias
+
+
+# --- PyTorch's in-place spellings ------------------------------------------------------------
+
+
+def _param(*shape, dtype="float64"):
+    return tg.Tensor(np.zeros(shape, dtype), requires_grad=True)
+
+
+@pytest.mark.parametrize("shape", [(64, 32), (32, 16, 3, 3), (8, 4, 5), (3, 7, 1, 1, 2)])
+def test_fans_follow_pytorchs_rule(shape):
+    fan_in, fan_out = init._calculate_fan_in_and_fan_out(_param(*shape))
+    receptive = math.prod(shape[2:])
+    assert (fan_in, fan_out) == (shape[1] * receptive, shape[0] * receptive)
+    with pytest.raises(ShapeError, match="at least 2 dimensions"):
+        init._calculate_fan_in_and_fan_out(_param(5))
+
+
+@pytest.mark.needs_torch
+def test_fans_and_gains_equal_pytorchs():
+    import torch
+
+    for shape in [(64, 32), (32, 16, 3, 3), (8, 4, 5)]:
+        assert init._calculate_fan_in_and_fan_out(_param(*shape)) == \
+            torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
+    for args in [("linear",), ("conv2d",), ("sigmoid",), ("tanh",), ("relu",), ("leaky_relu",),
+                 ("leaky_relu", 0.2), ("leaky_relu", math.sqrt(5)), ("selu",)]:
+        assert init.calculate_gain(*args) == pytest.approx(torch.nn.init.calculate_gain(*args))
+
+
+BIG = (600, 50, 3, 3)  # fan_in 450, fan_out 5400; 270,000 draws
+FI, FO = 50 * 9, 600 * 9
+
+
+@pytest.mark.parametrize("fn,bound,std", [
+    (lambda t, g: init.kaiming_uniform_(t, generator=g), math.sqrt(6 / FI), None),  # a=0
+    (lambda t, g: init.kaiming_uniform_(t, a=math.sqrt(5), generator=g), 1 / math.sqrt(FI),
+     None),
+    (lambda t, g: init.kaiming_uniform_(t, mode="fan_out", nonlinearity="relu", generator=g),
+     math.sqrt(6 / FO), None),
+    (lambda t, g: init.kaiming_normal_(t, nonlinearity="relu", generator=g), None,
+     math.sqrt(2 / FI)),
+    (lambda t, g: init.xavier_uniform_(t, gain=2.0, generator=g), 2 * math.sqrt(6 / (FI + FO)),
+     None),
+    (lambda t, g: init.xavier_normal_(t, generator=g), None, math.sqrt(2 / (FI + FO))),
+    (lambda t, g: init.uniform_(t, -0.3, 0.1, generator=g), None, 0.4 / math.sqrt(12)),
+    (lambda t, g: init.normal_(t, 1.0, 0.5, generator=g), None, 0.5),
+])
+def test_in_place_initializers_draw_what_they_promise(fn, bound, std):
+    w = _param(*BIG)
+    assert fn(w, np.random.default_rng(0)) is w
+    v = w.data
+    if bound is not None:
+        assert np.abs(v).max() <= bound and np.abs(v).max() > 0.999 * bound
+        assert v.std() == pytest.approx(bound / math.sqrt(3), rel=0.01)
+    else:
+        assert v.std() == pytest.approx(std, rel=0.01)
+
+
+def test_in_place_initializers_work_on_parameters_and_note_the_write():
+    layer = nn.Conv2d(3, 4, 3)
+    x = tg.Tensor(np.ones((1, 3, 5, 5), np.float32))
+    loss = layer(x).sum()  # the graph holds the weight as it was
+    before = layer.weight.data
+    init.kaiming_normal_(layer.weight, mode="fan_out")  # grad mode is on; no error
+    assert layer.weight.data is before and layer.weight.requires_grad  # filled in place
+    with pytest.raises(tg.GraphError):
+        loss.backward()  # the in-place guard saw the write
+    init.zeros_(layer.bias)
+    assert not layer.bias.data.any() and layer.bias.dtype == np.float32
+
+
+def test_in_place_initializers_use_the_library_generator():
+    a, b = _param(20, 30), _param(20, 30)
+    tg.manual_seed(7)
+    init.xavier_uniform_(a)
+    tg.manual_seed(7)
+    init.xavier_uniform_(b)
+    np.testing.assert_array_equal(a.data, b.data)
+    c = _param(20, 30)
+    init.uniform_(c, -1, 1, generator=np.random.default_rng(1))
+    np.testing.assert_array_equal(c.data, np.random.default_rng(1).uniform(-1, 1, (20, 30)))
+
+
+def test_constant_ones_zeros_eye_trunc_normal_orthogonal():
+    w = _param(3, 4)
+    assert (init.constant_(w, 0.25).data == 0.25).all()
+    assert (init.ones_(w).data == 1).all() and not init.zeros_(w).data.any()
+    np.testing.assert_array_equal(init.eye_(w).data, np.eye(3, 4))
+    t = init.trunc_normal_(_param(200, 300), mean=0.5, std=1.0, a=-1.0, b=1.5,
+                           generator=np.random.default_rng(0)).data
+    assert t.min() >= -1.0 and t.max() <= 1.5 and t.max() > 1.49 and t.min() < -0.99
+    for shape in [(6, 4), (4, 6), (5, 2, 3)]:
+        q = init.orthogonal_(_param(*shape), gain=2.0, generator=np.random.default_rng(0))
+        m = q.data.reshape(shape[0], -1)
+        gram = m @ m.T if m.shape[0] <= m.shape[1] else m.T @ m
+        np.testing.assert_allclose(gram, 4 * np.eye(len(gram)), atol=1e-12)
+
+
+def test_in_place_initializer_errors():
+    with pytest.raises(tg.ArgumentError, match=r"xavier_uniform_: expected a Tensor.*"
+                                               r"nn.init.xavier_uniform\(shape\)"):
+        init.xavier_uniform_(np.zeros((3, 4)))
+    with pytest.raises(tg.ArgumentError, match="mode must be 'fan_in' or 'fan_out'"):
+        init.kaiming_uniform_(_param(3, 4), mode="fan_avg")
+    with pytest.raises(tg.ArgumentError, match="unsupported nonlinearity 'swish'"):
+        init.calculate_gain("swish")
+    with pytest.raises(tg.DTypeError, match="floating tensor"):
+        init.ones_(tg.Tensor(np.zeros(3, np.int64)))
+    with pytest.raises(ShapeError, match="at least 2 dimensions"):
+        init.kaiming_uniform_(_param(5))

@@ -39,7 +39,12 @@ class AnomalyError(GraphError):
 
 
 class GradcheckError(TinygradError, AssertionError):
-    """Autodiff and central differences disagree (raised by ``gradcheck``)."""
+    """Autodiff and central differences disagree (raised by ``gradcheck``, ``check_op`` and
+    ``check_graph``). ``diagnosis`` names the likely cause (``autograd.checks.DIAGNOSES``);
+    ``node`` is the failing op's output in a ``check_graph``, for ``draw_graph(highlight=)``."""
+
+    diagnosis = "wrong"
+    op = node = input = element = analytic = numeric = None
 
 
 class CheckpointError(TinygradError, ValueError):

@@ -33,9 +33,16 @@ from collections import namedtuple
 import numpy as np
 
 from . import _kernels
-from ._modes import get_default_dtype, resolve_dtype
+from ._modes import get_default_dtype, is_grad_enabled, resolve_dtype
 from .autograd.function import Function, TensorBase, new_tensor
-from .errors import ArgumentError, DTypeError, OutOfRangeError, ShapeError, TinygradError
+from .errors import (
+    ArgumentError,
+    DTypeError,
+    GraphError,
+    OutOfRangeError,
+    ShapeError,
+    TinygradError,
+)
 
 # --- helpers that work on arrays and on Tensors (for backward formulas) --------------------------
 
@@ -1887,11 +1894,13 @@ def linear(x, weight, bias=None):
         B = _data_of(bias)
         out = np.shape(X)[:-1] + (W.shape[1],)
         try:
-            np.broadcast_shapes(np.shape(B), out)
+            fits = np.broadcast_shapes(np.shape(B), out) == out
         except ValueError:
+            fits = False
+        if not fits:  # a bias may broadcast to the output, never make it bigger
             raise ShapeError(f"linear: bias of shape {np.shape(B)} does not fit the output "
                              f"{out} of a weight of shape {W.shape}; give it shape "
-                             f"({W.shape[1]},)") from None
+                             f"({W.shape[1]},)")
         if not _is_tensor(bias):
             bias = np.asarray(bias, dtype=W.dtype)
         return Linear.apply(x, weight, bias)
@@ -2159,6 +2168,7 @@ class _Targets:
 
 def _targets(op: str, logits, target, weight, ignore_index: int, label_smoothing: float):
     """Check the targets against logits of shape (N, C, d1, ...) and describe them."""
+    _constant_targets(target, op)
     Z = logits._data
     T = target._data if _is_tensor(target) else np.asarray(target)
     if Z.ndim == 0:
@@ -2244,6 +2254,7 @@ def cross_entropy(logits, targets, reduction: str = "mean", *, weight=None,
     or "none".
     """
     _check_reduction(reduction, "cross_entropy")
+    _constant_targets(targets, "cross_entropy")
     logits = _float_input(logits, "cross_entropy")
     if logits._data.ndim == 1:
         z, unbatched = _batched(logits, targets)
@@ -2259,6 +2270,7 @@ def nll_loss(log_probs, targets, reduction: str = "mean", *, weight=None,
              ignore_index: int = -100):
     """Negative log-likelihood of log-probabilities, as ``torch.nn.functional.nll_loss``"""
     _check_reduction(reduction, "nll_loss")
+    _constant_targets(targets, "nll_loss")
     log_probs = _float_input(log_probs, "nll_loss")
     z, unbatched = _batched(log_probs, targets)
     t = _targets("nll_loss", z, _batched_target(targets, unbatched), weight, ignore_index, 0.0)
@@ -2355,7 +2367,17 @@ def _scale_elementwise(d, g, reduction: str):
     return d * g
 
 
+def _constant_targets(targets, op: str) -> None:
+    """Losses give no gradient to their targets (as PyTorch for labels): refuse a target that
+    asks for one instead of leaving its .grad silently empty."""
+    if _is_tensor(targets) and targets._requires_grad and is_grad_enabled():
+        raise GraphError(f"{op}: the targets require grad, but the loss gives no gradient to its "
+                         "targets; pass targets.detach(), or write the loss with tensor ops "
+                         "(e.g. -(p * target).sum()) if you need it")
+
+
 def _binary_targets(x, targets, op: str):
+    _constant_targets(targets, op)
     Y = targets._data if _is_tensor(targets) else np.asarray(targets)
     if Y.shape != x.shape:
         raise ShapeError(f"{op}: input of shape {x.shape} and targets of shape {Y.shape} differ; "
@@ -2407,45 +2429,66 @@ def binary_cross_entropy_with_logits(logits, targets, weight=None, reduction: st
 
 # === convolution and pooling ====================================================================
 
-Geometry = namedtuple("Geometry", "shape kernel stride padding dilation out")
+Geometry = namedtuple("Geometry", "shape kernel stride padding dilation out extra",
+                      defaults=((0, 0),))
+# The sliding windows over an (N, C, H, W) input of ``shape``: ``out`` is (oh, ow); ``extra``
+# is padding added at the bottom and right only, where ceil_mode's last window needs it.
 
 
-def _geometry(shape, kernel, stride, padding, dilation, op: str) -> Geometry:
-    """The sliding-window layout over a (N, C, H, W) input, checked."""
+def _geometry(shape, kernel, stride, padding, dilation, op: str,
+              ceil_mode: bool = False) -> Geometry:
+    """The sliding-window layout over a (N, C, H, W) input, checked; output sizes as PyTorch
+    (ceil_mode rounds up, but a last window must start inside the input or its left padding)."""
     pair = lambda v, name: _pair(v, name, op)  # noqa: E731
     kernel, stride = pair(kernel, "kernel_size"), pair(stride, "stride")
     padding, dilation = pair(padding, "padding"), pair(dilation, "dilation")
     if builtins.min(kernel + stride + dilation) < 1 or builtins.min(padding) < 0:
         raise ArgumentError(f"{op}: kernel_size, stride and dilation must be >= 1 and padding "
-                              f">= 0, got kernel {kernel}, stride {stride}, padding {padding}, "
-                              f"dilation {dilation}")
-    out = []
-    for n, k, s, p, d in zip(shape[2:], kernel, stride, padding, dilation):
-        span = d * (k - 1) + 1
+                            f">= 0, got kernel {kernel}, stride {stride}, padding {padding}, "
+                            f"dilation {dilation}")
+    spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    out, extra = [], []
+    for n, span, s, p in zip(shape[2:], spans, stride, padding):
         if n + 2 * p < span:
-            raise ShapeError(f"{op}: an input of spatial size {tuple(shape[2:])} with padding "
-                             f"{padding} is smaller than the (dilated) kernel {kernel}")
-        out.append((n + 2 * p - span) // s + 1)
-    return Geometry(tuple(shape), kernel, stride, padding, dilation, tuple(out))
+            dilated = f" (dilated to {spans})" if dilation != (1, 1) else ""
+            raise ShapeError(
+                f"{op}: an input of spatial size {tuple(shape[2:])} (shape {tuple(shape)}) with "
+                f"padding {padding} is smaller than the kernel {kernel}{dilated}; use a smaller "
+                "kernel or more padding, or downsample less before this layer (each pooling or "
+                "stride-2 layer halves the image)")
+        o = (n + 2 * p - span) // s + 1
+        if ceil_mode:
+            o = -(-(n + 2 * p - span) // s) + 1
+            if (o - 1) * s >= n + p:
+                o -= 1
+        out.append(o)
+        extra.append(builtins.max(0, (o - 1) * s + span - (n + 2 * p)))
+    return Geometry(tuple(shape), kernel, stride, padding, dilation, tuple(out), tuple(extra))
 
 
 def _pair(v, name: str, op: str) -> tuple:
-    if isinstance(v, (int, np.integer)):
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
         return (int(v), int(v))
-    if not isinstance(v, (tuple, list)):
+    if not isinstance(v, (tuple, list)) or not builtins.all(
+            isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in v):
         raise ArgumentError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
-    v = tuple(int(n) for n in v)
     if len(v) != 2:
-        raise ShapeError(f"{op}: {name} must be an int or a pair, got {v}")
-    return v
+        raise ShapeError(f"{op}: {name} must be an int or a pair of ints, got {tuple(v)}")
+    return (int(v[0]), int(v[1]))
+
+
+def _padded(x: np.ndarray, geo: Geometry, fill=0.0) -> np.ndarray:
+    (ph, pw), (eh, ew) = geo.padding, geo.extra
+    if ph or pw or eh or ew:
+        return np.pad(x, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)), constant_values=fill)
+    return x
 
 
 def _windows(x: np.ndarray, geo: Geometry, fill=0.0) -> np.ndarray:
     """A (N, C, kh, kw, oh, ow) strided view of the padded input: element (i, j) of every
     window, for each window position."""
-    (ph, pw), (sh, sw), (dh, dw) = geo.padding, geo.stride, geo.dilation
-    if ph or pw:
-        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    x = _padded(x, geo, fill)
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
     N, C = x.shape[:2]
     (kh, kw), (oh, ow) = geo.kernel, geo.out
     s = x.strides
@@ -2461,17 +2504,24 @@ def _im2col(x: np.ndarray, geo: Geometry) -> np.ndarray:
                                     geo.out[0] * geo.out[1])
 
 
+def _window_slices(geo: Geometry):
+    """For each kernel element (i, j), in window order: the (rows, columns) slices of the padded
+    input that it visits across the output positions."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = geo.kernel, geo.stride, geo.dilation, geo.out
+    return [(slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+             slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)) for i in range(kh) for j in range(kw)]
+
+
 def _col2im(cols: np.ndarray, geo: Geometry) -> np.ndarray:
-    """(N, C*kh*kw, oh*ow) -> (N, C, H, W), overlapping windows added up (PyTorch's fold)."""
+    """(N, C*kh*kw, oh*ow) -> (N, C, H, W), overlapping windows added up (PyTorch's fold): one
+    strided add per kernel element, in window order."""
     N, C, H, W = geo.shape
     (kh, kw), (oh, ow) = geo.kernel, geo.out
-    (ph, pw), (sh, sw), (dh, dw) = geo.padding, geo.stride, geo.dilation
-    cols = cols.reshape(N, C, kh, kw, oh, ow)
-    out = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            out[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
-                j * dw:j * dw + sw * (ow - 1) + 1:sw] += cols[:, :, i, j]
+    (ph, pw), (eh, ew) = geo.padding, geo.extra
+    cols = cols.reshape(N, C, kh * kw, oh, ow)
+    out = np.zeros((N, C, H + 2 * ph + eh, W + 2 * pw + ew), dtype=cols.dtype)
+    for k, (rows, columns) in enumerate(_window_slices(geo)):
+        out[:, :, rows, columns] += cols[:, :, k]
     return out[:, :, ph:ph + H, pw:pw + W]
 
 
@@ -2509,7 +2559,7 @@ class Fold(Function):
 
 class Conv2d(Function):
     """y = W ⋆ x + b: each output channel correlates its filter with the input's windows,
-    computed as W (O, C/G * kh * kw) @ unfold(x) per group
+    computed per sample and group as W (O, C/G * kh * kw) @ unfold(x)
                         dW = g @ unfold(x)ᵀ      dx = fold(Wᵀ @ g)      db = g summed"""
 
     array_mode = True
@@ -2518,20 +2568,8 @@ class Conv2d(Function):
     def forward(ctx, x, weight, bias, geometry, groups):
         ctx.save_for_backward(x, weight)
         ctx.geometry, ctx.groups = geometry, groups
-        cols = _im2col(x, geometry)
-        y = _conv_product(weight, cols, groups, geometry)
+        y = _conv_product(weight, _im2col(x, geometry), groups, geometry)
         return y if bias is None else y + bias.reshape(1, -1, 1, 1)
-
-    @staticmethod
-    def fast_forward(ctx, x, weight, bias, geometry, groups):
-        ctx.save_for_backward(x, weight)
-        ctx.geometry, ctx.groups = geometry, groups
-        cols = _im2col(x, geometry)
-        ctx.stash = cols  # the backward's dW needs the columns again
-        y = _conv_product(weight, cols, groups, geometry)
-        if bias is not None:
-            y += bias.reshape(1, -1, 1, 1)
-        return y
 
     @staticmethod
     def backward(ctx, g):
@@ -2541,17 +2579,37 @@ class Conv2d(Function):
         N, O = g.shape[0], g.shape[1]
         L = geo.out[0] * geo.out[1]
         gy = g.reshape(N, G, O // G, L)
-        wg = w.reshape(G, O // G, -1)
         gx = gw = None
         if need[1]:
-            cols = ctx.stash if ctx.stash is not None and not _is_tensor(x) else _unfold(x, geo)
+            cols = _unfold(x, geo)
             cols = cols.reshape(N, G, cols.shape[1] // G, L)
             gw = (gy @ _swap(cols)).sum(axis=0).reshape(w.shape)
         if need[0]:
-            gcols = (_swap(wg) @ gy).reshape(N, -1, L)
+            gcols = (_swap(w.reshape(G, O // G, -1)) @ gy).reshape(N, -1, L)
             gx = _fold(gcols, geo)
-        gb = g.sum(axis=(0, 2, 3)) if len(need) > 2 and need[2] else None
+        gb = g.sum(axis=(0, 2, 3)) if need[2] else None
         return gx, gw, gb, None, None
+
+    @staticmethod
+    def fast_forward(ctx, x, weight, bias, geometry, groups):
+        ctx.save_for_backward(x, weight)
+        ctx.geometry, ctx.groups = geometry, groups
+        xpad = _padded(x, geometry)
+        if ctx.needs_input_grad[1] and xpad is not x:
+            ctx.stash = xpad  # the backward unfolds it again
+        return _kernels.conv2d(xpad, weight, bias, groups, geometry)
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        x, w = ctx.saved_tensors
+        geo = ctx.geometry
+        xpad = ctx.stash if ctx.stash is not None else _padded(x, geo)
+        dx, dw, db = _kernels.conv2d_backward(g, xpad, w, ctx.groups, geo, _window_slices(geo),
+                                              ctx.needs_input_grad)
+        if dx is not None and xpad is not x:
+            (ph, pw), (H, W) = geo.padding, geo.shape[2:]
+            dx = dx[:, :, ph:ph + H, pw:pw + W]
+        return dx, dw, db, None, None
 
 
 def _conv_product(weight: np.ndarray, cols: np.ndarray, groups: int, geo: Geometry):
@@ -2567,7 +2625,10 @@ def _conv_product(weight: np.ndarray, cols: np.ndarray, groups: int, geo: Geomet
 
 
 class MaxPool2d(Function):
-    """the largest value of each window       dx = g routed to each window's (first) maximum"""
+    """the largest value of each window       dx = g routed to each window's first maximum
+
+    ``ctx.first`` holds, per output, the position in its window (row-major) of the first
+    maximum, as PyTorch routes ties; a NaN counts as the maximum."""
 
     array_mode = True
 
@@ -2577,116 +2638,239 @@ class MaxPool2d(Function):
         win = _windows(x, geometry, fill=-np.inf)
         N, C, kh, kw, oh, ow = win.shape
         flat = win.reshape(N, C, kh * kw, oh, ow)
-        first = flat.argmax(axis=2)  # the first maximum in window order, as PyTorch routes it
-        ctx.mask = np.arange(kh * kw).reshape(1, 1, -1, 1, 1) == first[:, :, None]
+        ctx.first = first = flat.argmax(axis=2)
         return np.take_along_axis(flat, first[:, :, None], axis=2)[:, :, 0]
 
     @staticmethod
     def backward(ctx, g):
         geo = ctx.geometry
         N, C = g.shape[:2]
-        cols = ctx.mask * g.reshape(N, C, 1, geo.out[0], geo.out[1])
+        k = geo.kernel[0] * geo.kernel[1]
+        mask = np.arange(k).reshape(1, 1, k, 1, 1) == ctx.first[:, :, None]
+        cols = mask * g.reshape(N, C, 1, geo.out[0], geo.out[1])
         return _fold(cols.reshape(N, -1, geo.out[0] * geo.out[1]), geo)
+
+    @staticmethod
+    def fast_forward(ctx, x, geometry):
+        ctx.geometry = geometry
+        found = _kernels.max_pool2d(_padded(x, geometry, -np.inf), _window_slices(geometry))
+        if found is None:  # a NaN: the formula's argmax decides the routing
+            return MaxPool2d.forward(ctx, x, geometry)
+        y, ctx.first = found
+        return y
+
+    @staticmethod
+    def fast_backward(ctx, g):
+        geo = ctx.geometry
+        (ph, pw), (eh, ew) = geo.padding, geo.extra
+        H, W = geo.shape[2:]
+        padded = (geo.shape[0], geo.shape[1], H + 2 * ph + eh, W + 2 * pw + ew)
+        dx = _kernels.max_pool2d_backward(g, ctx.first, _window_slices(geo), padded,
+                                          _tiles(geo))
+        return dx[:, :, ph:ph + H, pw:pw + W] if padded != geo.shape else dx
+
+
+def _tiles(geo: Geometry) -> bool:
+    """Whether the windows cover the input exactly once (stride = kernel, no padding or
+    dilation, nothing left over)."""
+    return (geo.stride == geo.kernel and geo.dilation == (1, 1) and geo.padding == (0, 0)
+            and geo.extra == (0, 0) and geo.shape[2] == geo.out[0] * geo.kernel[0]
+            and geo.shape[3] == geo.out[1] * geo.kernel[1])
 
 
 class AvgPool2d(Function):
-    """the mean of each window (padding counted, as PyTorch's default)
-                        dx = fold(g / (kh kw)): each window's share added back"""
+    """the sum of each window over its divisor (the kernel's size, or what PyTorch counts
+    with count_include_pad=False, ceil_mode or divisor_override)
+                        dx = fold(g / divisor): each window's share added back"""
 
     array_mode = True
 
     @staticmethod
-    def forward(ctx, x, geometry):
-        ctx.geometry = geometry
-        return _windows(x, geometry).mean(axis=(2, 3))
+    def forward(ctx, x, geometry, divisor):
+        ctx.geometry, ctx.divisor = geometry, divisor
+        return _windows(x, geometry).sum(axis=(2, 3)) / divisor
 
     @staticmethod
     def backward(ctx, g):
         geo = ctx.geometry
         N, C = g.shape[:2]
-        k = geo.kernel[0] * geo.kernel[1]
-        share = _expand((g / k).reshape(N, C, 1, geo.out[0] * geo.out[1]),
-                        (N, C, k, geo.out[0] * geo.out[1]))
-        return _fold(share.reshape(N, C * k, -1), geo)
+        k, L = geo.kernel[0] * geo.kernel[1], geo.out[0] * geo.out[1]
+        share = _expand((g / ctx.divisor).reshape(N, C, 1, L), (N, C, k, L))
+        return _fold(share.reshape(N, C * k, L), geo)
+
+
+def _avg_divisor(geo: Geometry, count_include_pad: bool, divisor_override, dtype):
+    """What each window's sum is divided by: a number, or an (oh, ow) array where windows
+    differ (PyTorch's rule: padding counts when count_include_pad, the ceil_mode overhang
+    never does)."""
+    if divisor_override is not None:
+        return float(divisor_override)
+    if geo.extra == (0, 0) and (count_include_pad or geo.padding == (0, 0)):
+        return float(geo.kernel[0] * geo.kernel[1])
+    sizes = []
+    for n, k, s, p, o in zip(geo.shape[2:], geo.kernel, geo.stride, geo.padding, geo.out):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, n + p)
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, n)
+        sizes.append(end - start)
+    return np.multiply.outer(*sizes).astype(dtype)
 
 
 def _image_input(x, op: str, channels=None):
+    """``x`` as an (N, C, H, W) batch, and whether it was one (C, H, W) image (PyTorch's
+    unbatched input); the shape errors say how to fix the layouts people try."""
     x = _float_input(x, op)
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = reshape(x, (1,) + x.shape)
     if x.ndim != 4:
-        raise ShapeError(f"{op}: expected input of shape (N, C, H, W), got {x.shape}"
-                         + ("; add the batch axis with x.unsqueeze(0)" if x.ndim == 3 else ""))
+        raise ShapeError(f"{op}: expected input of shape (N, C, H, W), or (C, H, W) for one "
+                         f"image, got {x.shape}{_flat_hint(x.shape, channels)}")
     if channels is not None and x.shape[1] != channels:
+        shape = x.shape[1:] if unbatched else x.shape
         hint = ""
         if x.shape[-1] == channels:
-            hint = ("; the input looks channels-last (N, H, W, C): use x.permute(0, 3, 1, 2) "
-                    "to make it (N, C, H, W)")
-        raise ShapeError(f"{op}: expected {channels} input channels in dimension 1 of an input "
-                         f"of shape (N, C, H, W), got shape {x.shape}{hint}")
-    return x
+            hint = (f"; the input looks channels-last ({'H, W, C' if unbatched else 'N, H, W, C'})"
+                    f": use x.permute({'2, 0, 1' if unbatched else '0, 3, 1, 2'}) to make it "
+                    f"({'C, H, W' if unbatched else 'N, C, H, W'})")
+        elif unbatched and channels == 1:
+            hint = (f"; if it is a batch of {shape[0]} one-channel images (N, H, W), add the "
+                    "channel axis with x.unsqueeze(1)")
+        raise ShapeError(f"{op}: expected {channels} input channel{'s' * (channels != 1)} in "
+                         f"dimension {0 if unbatched else 1} of an input of shape "
+                         f"{'(C, H, W)' if unbatched else '(N, C, H, W)'}, got shape "
+                         f"{shape}{hint}")
+    return x, unbatched
+
+
+def _flat_hint(shape, channels) -> str:
+    if len(shape) != 2:
+        return ""
+    side = math.isqrt(shape[1] // (channels or 1))
+    if channels and side * side * channels == shape[1]:
+        return (f"; for flattened images reshape them first, e.g. "
+                f"x.reshape(-1, {channels}, {side}, {side})")
+    return "; reshape flattened images to (N, C, H, W) first"
+
+
+def _unbatch(y, unbatched: bool):
+    return reshape(y, y.shape[1:]) if unbatched else y
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
-    """2-D cross-correlation, as ``torch.nn.functional.conv2d``: x (N, C, H, W), weight
-    (O, C / groups, kH, kW), bias (O,); ``padding`` may also be "same" or "valid"."""
+    """2-D cross-correlation, as ``torch.nn.functional.conv2d``: x (N, C, H, W) or (C, H, W),
+    weight (O, C / groups, kH, kW), bias (O,); ``padding`` may also be "valid" or "same"
+    (stride 1; an even total goes one more to the bottom and right, as PyTorch)."""
     op = "conv2d"
     if not _is_tensor(weight) or weight.ndim != 4:
         raise ShapeError(f"{op}: weight must be a 4-D tensor (out_channels, in_channels / groups, "
                          f"kH, kW), got shape {np.shape(_data_of(weight))}")
     O, Cg, kh, kw = weight.shape
-    if groups < 1 or O % groups:
-        raise ShapeError(f"{op}: groups={groups} must divide the {O} output channels")
-    x = _image_input(x, op, Cg * groups)
+    if not isinstance(groups, (int, np.integer)) or groups < 1 or O % groups:
+        raise ShapeError(f"{op}: groups={groups} must be a positive int dividing the {O} output "
+                         "channels")
+    x, unbatched = _image_input(x, op, Cg * groups)
     x, weight = _matmul_operands(op, x, weight)
     if isinstance(padding, str):
         if padding == "valid":
             padding = 0
         elif padding == "same":
-            d = _pair(dilation, "dilation", op)
-            total = [di * (k - 1) for di, k in zip(d, (kh, kw))]
-            if builtins.any(t % 2 for t in total) or _pair(stride, "stride", op) != (1, 1):
-                raise ShapeError(f"{op}: padding='same' needs stride 1 and an odd (dilated) "
-                                 "kernel here")
-            padding = tuple(t // 2 for t in total)
+            if _pair(stride, "stride", op) != (1, 1):
+                raise ArgumentError(f"{op}: padding='same' needs stride 1 (as in PyTorch), got "
+                                    f"stride {stride}; give the padding as numbers")
+            total = [d * (k - 1) for d, k in zip(_pair(dilation, "dilation", op), (kh, kw))]
+            if total[0] % 2 or total[1] % 2:  # the odd one out goes to the bottom and right
+                x = pad(x, (total[1] // 2, total[1] - total[1] // 2,
+                            total[0] // 2, total[0] - total[0] // 2))
+                padding = 0
+            else:
+                padding = (total[0] // 2, total[1] // 2)
         else:
             raise ArgumentError(f"{op}: padding must be an int, a pair, 'same' or 'valid', "
-                                  f"got {padding!r}")
+                                f"got {padding!r}")
     geo = _geometry(x.shape, (kh, kw), stride, padding, dilation, op)
     if bias is not None:
         if _data_of(bias).shape != (O,):
-            raise ShapeError(f"{op}: bias must have shape ({O},), got {_data_of(bias).shape}")
-    return Conv2d.apply(x, weight, bias, geo, groups)
+            raise ShapeError(f"{op}: bias must have shape ({O},) (one per output channel), got "
+                             f"{_data_of(bias).shape}")
+        if not _is_tensor(bias):
+            bias = np.asarray(bias, dtype=x._data.dtype)
+        elif bias._data.dtype != x._data.dtype:
+            raise DTypeError(f"{op}: bias has dtype {bias._data.dtype} but the input and weight "
+                             f"have {x._data.dtype}; convert it with .astype('{x._data.dtype}')")
+    return _unbatch(Conv2d.apply(x, weight, bias, geo, groups), unbatched)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
-    """The max of each window (stride defaults to the kernel size, as PyTorch)"""
-    x = _image_input(x, "max_pool2d")
-    geo = _pool_geometry(x, kernel_size, stride, padding, dilation, "max_pool2d")
-    return MaxPool2d.apply(x, geometry=geo)
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """The max of each window, as ``torch.nn.functional.max_pool2d`` (stride defaults to the
+    kernel size); ``return_indices`` also gives each maximum's flat index in its H * W plane
+    (the first maximum of a window, as PyTorch)"""
+    op = "max_pool2d"
+    x, unbatched = _image_input(x, op)
+    geo = _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, op)
+    y = _unbatch(MaxPool2d.apply(x, geometry=geo), unbatched)
+    if not return_indices:
+        return y
+    flat = _windows(x._data, geo, fill=-np.inf)
+    first = flat.reshape(flat.shape[:2] + (-1,) + geo.out).argmax(axis=2)
+    kw, (sh, sw), (dh, dw), (ph, pw) = geo.kernel[1], geo.stride, geo.dilation, geo.padding
+    rows = np.arange(geo.out[0])[:, None] * sh - ph + (first // kw) * dh
+    columns = np.arange(geo.out[1]) * sw - pw + (first % kw) * dw
+    indices = new_tensor(type(x), rows * geo.shape[3] + columns, None)
+    return y, _unbatch(indices, unbatched)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0):
-    """The mean of each window (padding counts as zeros, as PyTorch's default)"""
-    x = _image_input(x, "avg_pool2d")
-    geo = _pool_geometry(x, kernel_size, stride, padding, 1, "avg_pool2d")
-    return AvgPool2d.apply(x, geometry=geo)
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None):
+    """The mean of each window, as ``torch.nn.functional.avg_pool2d``: padding counts as zeros
+    unless ``count_include_pad=False``; ``divisor_override`` replaces the window size"""
+    op = "avg_pool2d"
+    x, unbatched = _image_input(x, op)
+    geo = _pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode, op)
+    if divisor_override is not None and divisor_override == 0:
+        raise ArgumentError(f"{op}: divisor_override must not be zero")
+    divisor = _avg_divisor(geo, count_include_pad, divisor_override, x._data.dtype)
+    return _unbatch(AvgPool2d.apply(x, geometry=geo, divisor=divisor), unbatched)
 
 
-def _pool_geometry(x, kernel_size, stride, padding, dilation, op):
+def _pool_args(kernel_size, stride, padding, dilation, op: str):
+    """(kernel, stride, padding, dilation) pairs of a pooling, checked as PyTorch does; the
+    stride defaults to the kernel."""
     k = _pair(kernel_size, "kernel_size", op)
-    p = _pair(padding, "padding", op)
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _pair(
+        stride, "stride", op)
+    p, d = _pair(padding, "padding", op), _pair(dilation, "dilation", op)
+    if builtins.min(k + s + d) < 1 or builtins.min(p) < 0:
+        raise ArgumentError(f"{op}: kernel_size, stride and dilation must be >= 1 and padding "
+                            f">= 0, got kernel {k}, stride {s}, padding {p}, dilation {d}")
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        raise ShapeError(f"{op}: padding {p} must be at most half the kernel size {k}")
-    return _geometry(x.shape, k, k if stride is None else stride, p, dilation, op)
+        raise ArgumentError(f"{op}: padding {p} must be at most half the kernel size {k}, as in "
+                            "PyTorch (more would make windows of padding only)")
+    return k, s, p, d
+
+
+def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, op):
+    return _geometry(x.shape, *_pool_args(kernel_size, stride, padding, dilation, op), op,
+                     ceil_mode)
 
 
 def adaptive_avg_pool2d(x, output_size):
     """Average over windows that tile the input into ``output_size`` cells (PyTorch's rule:
-    cell i covers floor(i H / oh) to ceil((i + 1) H / oh))"""
-    x = _image_input(x, "adaptive_avg_pool2d")
-    oh, ow = _pair(output_size, "output_size", "adaptive_avg_pool2d")
+    cell i covers floor(i H / oh) to ceil((i + 1) H / oh)); None keeps that input size"""
+    op = "adaptive_avg_pool2d"
+    x, unbatched = _image_input(x, op)
     H, W = x.shape[2:]
+    size = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+    if len(size) != 2:
+        raise ShapeError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+    oh, ow = _pair((H if size[0] is None else size[0], W if size[1] is None else size[1]),
+                   "output_size", op)
+    if oh < 1 or ow < 1:
+        raise ArgumentError(f"{op}: output_size must be positive, got {output_size}")
     if H % oh == 0 and W % ow == 0:
-        return avg_pool2d(x, (H // oh, W // ow))
+        return _unbatch(avg_pool2d(x, (H // oh, W // ow)), unbatched)
     rows = []
     for i in range(oh):
         r0, r1 = (i * H) // oh, -((-(i + 1) * H) // oh)
@@ -2694,14 +2878,14 @@ def adaptive_avg_pool2d(x, output_size):
                                   slice((j * W) // ow, -((-(j + 1) * W) // ow)))),
                       axis=(2, 3)) for j in range(ow)]
         rows.append(stack(cells, axis=-1))
-    return stack(rows, axis=-2)
+    return _unbatch(stack(rows, axis=-2), unbatched)
 
 
 def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
     """Every kernel window as a column, (N, C, H, W) -> (N, C*kh*kw, L) (torch's unfold)"""
-    x = _image_input(x, "unfold")
-    return Unfold.apply(x, geometry=_geometry(x.shape, kernel_size, stride, padding, dilation,
-                                              "unfold"))
+    x, unbatched = _image_input(x, "unfold")
+    geo = _geometry(x.shape, kernel_size, stride, padding, dilation, "unfold")
+    return _unbatch(Unfold.apply(x, geometry=geo), unbatched)
 
 
 def fold(cols, output_size, kernel_size, dilation=1, padding=0, stride=1):

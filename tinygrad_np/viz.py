@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import inspect
 import math
+import weakref
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,7 +28,8 @@ from dataclasses import dataclass, field
 import graphviz
 import numpy as np
 
-from .errors import ArgumentError, TinygradError
+from ._modes import is_grad_enabled
+from .errors import ArgumentError, GradcheckError, GraphError, TinygradError
 from .ops import describe_index
 from .tensor import Tensor, toposort
 
@@ -53,6 +55,7 @@ class Node:
     cluster: str | None = None
     output: bool = False
     params: list[Tensor] = field(default_factory=list)
+    members: list[Tensor] = field(default_factory=list)  # a collapsed module's op outputs
 
 
 @dataclass
@@ -62,6 +65,7 @@ class Cluster:
     id: str
     label: str
     parent: str | None
+    module: object = None
 
 
 @dataclass
@@ -154,7 +158,7 @@ def trace(root, params=None, group_modules: bool = True, collapse_modules: bool 
             if call not in clusters:
                 parent = clusters[chain[depth + 1]].id if depth + 1 < len(chain) else None
                 clusters[call] = Cluster(f"cluster_{len(clusters)}", modules.label(call.module),
-                                         parent)
+                                         parent, call.module)
         return clusters[chain[0]].id
 
     nodes: list[Node] = []
@@ -172,6 +176,7 @@ def trace(root, params=None, group_modules: bool = True, collapse_modules: bool 
                 nodes.append(node)
             if t._ctx is not None:
                 node.tensor, node.shape = t, t.shape  # the call's last op makes its output
+                node.members.append(t)
             elif t.requires_grad:
                 node.params.append(t)
             node.output = node.output or id(t) in root_ids
@@ -283,7 +288,8 @@ def op_title(ctx) -> str:
     shown = []
     names = _argument_names(ctx.fn)
     for name, value in zip(names, ctx.inputs):
-        if not isinstance(value, Tensor) and _simple(value) and not _is_number_node(name, value):
+        if not isinstance(value, Tensor) and _simple(value) and not _is_number_node(name, value) \
+                and not (name == "groups" and value == 1):  # conv2d's default says nothing
             shown.append((name, value))
     for name, value in (ctx.attrs or {}).items():
         if name == "axes":
@@ -299,7 +305,8 @@ def op_title(ctx) -> str:
 
 def _is_number_node(name: str, value) -> bool:
     """A number operand (``x * 2``) is drawn as its own box; an exponent is an attribute."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and name != "exponent"
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and name not in (
+        "exponent", "groups")
 
 
 def _number_inputs(t: Tensor) -> list:
@@ -354,6 +361,11 @@ GRAD_LEVELS = [
     (1e3, "large", "#ffc078", "#000000"),
     (math.inf, "exploding", "#e03131", "#ffffff"),
 ]
+
+
+# the same scale for the arrows of the backward picture, darker so a thin line shows it
+EDGE_COLOURS = {"vanishing": "#1864ab", "small": "#4dabf7", "healthy": "#37b24d",
+                "large": "#f76707", "exploding": "#e03131"}
 
 
 def grad_level(norm: float) -> tuple[str, str, str]:
@@ -420,39 +432,408 @@ def _missing_dot(err: Exception, what: str, source: str) -> GraphvizNotFoundErro
     )
 
 
+# --- the backward picture: formulas and the gradient on every edge ----------------------------
+
+# The vector-Jacobian product of each library op, in the notation learners derive by hand:
+# g is the gradient arriving at the op's output y. A user's Function shows its class attribute
+# ``vjp_formula`` if it has one, else the formula part of its docstring's first line.
+VJP_FORMULAS = {
+    "add": "da = g,  db = g",
+    "sub": "da = g,  db = −g",
+    "mul": "da = g·b,  db = g·a",
+    "div": "da = g / b,  db = −g·y / b",
+    "pow": "da = g·b·a^(b−1),  db = g·y·log a",
+    "maximum": "da = g·[a > b],  db = g·[b > a]  (ties split)",
+    "minimum": "da = g·[a < b],  db = g·[b < a]  (ties split)",
+    "where": "da = g·[cond],  db = g·[¬cond]",
+    "neg": "dx = −g",
+    "exp": "dx = g·y",
+    "log": "dx = g / x",
+    "log1p": "dx = g / (1 + x)",
+    "expm1": "dx = g·(y + 1)",
+    "sqrt": "dx = g / (2y)",
+    "sin": "dx = g·cos x",
+    "cos": "dx = −g·sin x",
+    "tanh": "dx = g·(1 − y²)",
+    "sigmoid": "dx = g·y·(1 − y)",
+    "relu": "dx = g·[y > 0]",
+    "leaky_relu": "dx = g·(x > 0 ? 1 : slope)",
+    "elu": "dx = g·(x > 0 ? 1 : y + α)",
+    "softplus": "dx = g·sigmoid(βx)",
+    "erf": "dx = g·(2/√π)·exp(−x²)",
+    "abs": "dx = g·sign x",
+    "clamp": "dx = g·[low ≤ x ≤ high]",
+    "cast": "dx = g (as x's dtype)",
+    "sum": "dx = g broadcast back",
+    "mean": "dx = g / n broadcast back",
+    "amax": "dx = g at the max (ties split)",
+    "prod": "dx = g·y / x",
+    "cumsum": "dx = reversed cumsum of g",
+    "reshape": "dx = g reshaped back",
+    "permute": "dx = g permuted back",
+    "expand": "dx = g summed over expanded axes",
+    "getitem": "dx = g scattered into zeros",
+    "flip": "dx = g flipped back",
+    "cat": "d(each) = its slice of g",
+    "stack": "d(each) = its slice of g",
+    "pad": "dx = g without the padding",
+    "gather": "dx = g scattered back",
+    "clone": "dx = g",
+    "matmul": "dA = g·Bᵀ,  dB = Aᵀ·g",
+    "linear": "dx = g·Wᵀ,  dW = xᵀ·g,  db = Σ_rows g",
+    "einsum": "d(each) = einsum of g with the others",
+    "softmax": "dx = y·(g − Σ g·y)",
+    "log_softmax": "dx = g − softmax(x)·Σ g",
+    "cross_entropy": "dZ = (softmax(Z) − Y)·g / m",
+    "nll_loss": "dx = −Y·g / m",
+    "binary_cross_entropy": "dp = g·(p − y) / (p(1 − p)) / m",
+    "binary_cross_entropy_with_logits": "dz = g·(sigmoid(z) − y) / m",
+    "conv2d": "dx = col2im(Wᵀ·g),  dW = g·im2colᵀ,  db = Σ g",
+    "max_pool2d": "dx = g at each window's max",
+    "avg_pool2d": "dx = g / k² spread over each window",
+    "unfold": "dx = col2im(g)",
+    "fold": "dcols = im2col(g)",
+}
+
+
+def vjp_formula(ctx) -> str:
+    """The vector-Jacobian product an op's backward computes, as text."""
+    fn = ctx.fn
+    own = getattr(fn, "vjp_formula", None)
+    if isinstance(own, str):
+        return own
+    if ctx.op in VJP_FORMULAS and fn.array_mode:
+        return VJP_FORMULAS[ctx.op]
+    first = (fn.__doc__ or "").strip().splitlines()[:1]
+    parts = [p.strip() for p in first[0].split("  ") if "=" in p and p.strip()[:1] == "d"] \
+        if first else []
+    return ",  ".join(parts) if parts else f"backward of {ctx.op}"
+
+
+@dataclass
+class Flow:
+    """The gradients of one backward from the roots, computed without writing anything:
+    ``edges[(id(input), id(op output))]`` is what that op's backward sent to that input,
+    ``totals[id(tensor)]`` the whole gradient of each tensor (summed over its uses)."""
+
+    edges: dict
+    totals: dict
+    note: str | None = None
+
+
+def gradient_flow(roots) -> Flow:
+    """Run backward's walk again, recording the gradient on every edge (the engine's own
+    per-op step; nothing is written to ``.grad`` and the graph is not freed). Tensor hooks are
+    not called. Needs the graph's saved arrays: before ``backward()``, or after
+    ``backward(retain_graph=True)``; otherwise only the leaves' ``.grad`` are known."""
+    from .autograd import engine
+
+    roots = _as_roots(roots)
+    order = toposort(*roots)
+    grads = {r: np.ones_like(r._data) for r in roots}
+    edges, totals, multi = {}, {}, {}
+    try:
+        for node in reversed(order):
+            g = grads.pop(node, None)
+            if g is not None:
+                totals[id(node)] = g
+            ctx = node._ctx
+            if ctx is None:
+                continue
+            if ctx.n_outputs == 1:
+                if g is None:
+                    continue
+                g_all = (g,)
+            else:  # the op's backward runs once, when the walk reaches its last output
+                entry = multi.setdefault(ctx, [[None] * ctx.n_outputs,
+                                               engine._siblings_in(ctx, order)])
+                if g is not None:
+                    entry[0][node._index] = g
+                entry[1] -= 1
+                if entry[1]:
+                    continue
+                g_all = multi.pop(ctx)[0]
+                if all(x is None for x in g_all):
+                    continue
+                g_all = engine._zeros_for_missing(ctx, node, g_all, False)
+            local: dict = {}
+            engine._backward_node(ctx, node, g_all, local, False, False, set(), [], None)
+            for inp, gi in local.items():
+                data = gi._data if isinstance(gi, Tensor) else np.asarray(gi)
+                edges[(id(inp), id(node))] = data
+                grads[inp] = data if inp not in grads else grads[inp] + data
+    except GraphError:
+        totals = {id(t): t.grad.data for t in order if t._grad is not None}
+        return Flow({}, totals, "the graph was freed by backward(), so only the leaves' "
+                    ".grad are known: draw before backward(), or call "
+                    "backward(retain_graph=True), for the gradient on every edge")
+    return Flow(edges, totals)
+
+
+def _norm(a) -> float:
+    return math.sqrt(float(np.square(a, dtype=np.float64).sum()))
+
+
+# --- training health: statistics per module call, from hooks ---------------------------------
+
+
+class Health:
+    """Training-health statistics of a model, collected from hooks over steps.
+
+    ``health = watch(model)`` registers a forward hook on every sub-module and a gradient hook
+    on every parameter. Each forward records, per module call (a module called twice in one
+    forward, like MLP's shared activation, counts as two calls ``activation[0]`` and
+    ``activation[1]``), the mean and standard deviation of its output and, for a ReLU, which
+    units fired (forwards under ``no_grad()``, evaluation, are left out); each backward records
+    the parameters' gradient norms. Call ``health.step()``
+    after ``optimizer.step()``: it measures each parameter's update-to-weight ratio
+    ``‖ΔW‖ / ‖W‖`` and closes the step.
+
+    ``summary()`` gives one line per module call since the last ``reset()``: output mean/std
+    (averaged over steps), the fraction of dead ReLU units (units that never fired in any
+    recorded forward: a dead layer shows 100%), the gradient norm and update-to-weight ratio of
+    the module's own parameters (averaged over steps). ``draw_graph(loss, model, health=h)``
+    puts the same numbers on the picture. ``remove()`` takes the hooks off.
+    """
+
+    def __init__(self, model):
+        if not hasattr(model, "named_modules"):
+            raise ArgumentError(f"watch: expected a Module, got {type(model).__name__}")
+        self.model = model
+        self._handles = []
+        self._names = {id(m): n for n, m in model.named_modules()}
+        self._calls: dict[int, int] = {}  # id(module) -> calls in the current forward
+        self._multi: set = set()  # modules called more than once in one forward
+        self._latest: dict = {}  # key -> weakref of the output of its latest call
+        self.history: list[dict] = []  # one {key: stats} per step()
+        self._handles.append(model.register_forward_pre_hook(self._start))
+        for _, m in model.named_modules():
+            if m is not model:
+                self._handles.append(m.register_forward_hook(self._forward))
+        self._params = {n: p for n, p in model.named_parameters()}
+        self._owner = {}  # parameter name -> the module whose own attribute it is
+        for mname, m in model.named_modules():
+            for n, _ in m.named_parameters():
+                if "." not in n:
+                    self._owner[f"{mname}.{n}" if mname else n] = mname
+        for name, p in self._params.items():
+            self._handles.append(p.register_hook(self._grad_hook(name)))
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget what was collected (call at the start of an epoch to see that epoch only)."""
+        self._acts: dict = {}  # key -> {"mean": [..], "std": [..], "alive": bool array or None}
+        self._grads: dict = {}  # parameter name -> gradient norm of the latest backward
+        self._grad_steps: dict = {}  # parameter name -> [norm per step]
+        self._ratios: dict = {}  # module name -> [‖ΔW‖ / ‖W‖ per step, its own parameters]
+        self._before = {n: p.data.astype(np.float64) for n, p in self._params.items()}
+        self.steps = 0
+
+    def remove(self) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+
+    def _start(self, module, args):
+        self._calls = {}
+
+    def _forward(self, module, args, out):
+        if not isinstance(out, Tensor) or not is_grad_enabled():
+            return  # evaluation under no_grad() is not training: it is left out
+        k = self._calls.get(id(module), 0)
+        self._calls[id(module)] = k + 1
+        if k:
+            self._multi.add(id(module))
+        key = (self._names.get(id(module), type(module).__name__), k, id(module))
+        data = out.data.astype(np.float64, copy=False)
+        stats = self._acts.setdefault(key, {"mean": [], "std": [], "alive": None,
+                                            "module": module})
+        stats["mean"].append(float(data.mean()) if data.size else math.nan)
+        stats["std"].append(float(data.std()) if data.size else math.nan)
+        if out.op == "relu" and data.ndim >= 1 and data.size:
+            fired = (data > 0).reshape(data.shape[0], -1).any(axis=0) if data.ndim > 1 else (
+                data > 0)
+            stats["alive"] = fired if stats["alive"] is None else stats["alive"] | fired
+        self._latest[key] = weakref.ref(out)
+
+    def _grad_hook(self, name):
+        def hook(g):
+            self._grads[name] = _norm(g.data)
+        return hook
+
+    def step(self) -> None:
+        """Close a step: after ``optimizer.step()``, measure each parameter's update."""
+        moved: dict = {}  # module name -> [sum of ‖ΔW‖², sum of ‖W‖²] over its own parameters
+        for name, p in self._params.items():
+            now = p.data.astype(np.float64)
+            before = self._before[name]
+            m = moved.setdefault(self._owner.get(name, ""), [0.0, 0.0])
+            m[0] += _norm(now - before) ** 2
+            m[1] += _norm(before) ** 2
+            self._before[name] = now
+            if name in self._grads:
+                self._grad_steps.setdefault(name, []).append(self._grads.pop(name))
+        for module, (d, w) in moved.items():
+            self._ratios.setdefault(module, []).append(math.sqrt(d / w) if w else math.nan)
+        self.steps += 1
+        self._calls = {}
+        self.history.append({self.label(k): dict(v) for k, v in self.stats().items()})
+
+    # reading
+    def label(self, key) -> str:
+        name, k, mid = key
+        return f"{name}[{k}]" if mid in self._multi else name
+
+    def stats(self) -> dict:
+        """{key: {"mean", "std", "dead", "grad_norm", "update_ratio"}} (None where unknown)."""
+        out = {}
+        for key, a in self._acts.items():
+            name = key[0]
+            own = [n for n, m in self._owner.items() if m == name]
+            grads = [np.mean(self._grad_steps[n]) for n in own if self._grad_steps.get(n)]
+            ratios = self._ratios.get(name)
+            alive = a["alive"]
+            out[key] = {
+                "mean": float(np.mean(a["mean"])), "std": float(np.mean(a["std"])),
+                "dead": None if alive is None else float(1 - alive.mean()),
+                "units": None if alive is None else int(alive.size),
+                "grad_norm": math.sqrt(sum(g * g for g in grads)) if grads else None,
+                "update_ratio": float(np.mean(ratios)) if ratios else None,
+            }
+        return out
+
+    def rows(self, key) -> list[str]:
+        """The lines drawn for one module call."""
+        s = self.stats().get(key)
+        if s is None:
+            return []
+        mean = s["mean"] if abs(s["mean"]) > 1e-12 * max(1.0, s["std"]) else 0.0  # not noise
+        rows = [f"out mean {mean:.3g}  std {s['std']:.3g}"]
+        if s["dead"] is not None:
+            rows.append(f"dead {s['dead']:.0%} ({round(s['dead'] * s['units'])}/{s['units']})")
+        if s["grad_norm"] is not None:
+            rows.append(f"grad norm {s['grad_norm']:.3g}")
+        if s["update_ratio"] is not None:
+            rows.append(f"update/weight {s['update_ratio']:.2e}")
+        return rows
+
+    def summary(self) -> str:
+        """One line per module call, in the order they ran."""
+        lines = [f"health over {self.steps} step(s):"]
+        for key in self._acts:
+            lines.append(f"  {self.label(key):<14} " + " | ".join(self.rows(key)))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def key_of(self, t: Tensor):
+        """The module call whose latest output is ``t`` (None if none is)."""
+        for key, ref in self._latest.items():
+            if ref() is t:
+                return key
+        return None
+
+
+def watch(model) -> Health:
+    """Start collecting training-health statistics of ``model`` (see ``Health``)."""
+    return Health(model)
+
+
+# --- the renderer: nodes and edges -> graphviz.Digraph ----------------------------------------
+
+
+@dataclass
+class _Decor:
+    """What the options of draw_graph add to the plain picture."""
+
+    show_values: bool = False
+    show_grads: bool = False
+    highlight: dict = field(default_factory=dict)  # id(tensor) -> a line saying why
+    flow: Flow | None = None
+    health: Health | None = None
+
+
+HIGHLIGHT_STYLE = {"fillcolor": "#ff8787", "color": "#c92a2a", "penwidth": "3",
+                   "fontcolor": "#000000", "style": "filled,bold"}
+
+
 def to_digraph(graph: Graph, show_values: bool = False, show_grads: bool = False,
-               rankdir: str = "TB") -> GraphDrawing:
+               rankdir: str = "TB", decor: _Decor | None = None) -> GraphDrawing:
     """Style the records of ``trace`` as a Digraph: one node per Node, clusters nested."""
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ArgumentError(f"draw_graph: rankdir must be 'TB', 'LR', 'BT' or 'RL', got "
                             f"{rankdir!r}")
+    decor = decor or _Decor()
+    decor.show_values, decor.show_grads = show_values, show_grads
+    graph_attr = {"rankdir": rankdir, "fontname": FONT, "nodesep": "0.3", "ranksep": "0.35"}
+    if decor.flow is not None:
+        graph_attr.update(label=_flow_title(decor.flow), labelloc="t", fontsize="11")
     dot = GraphDrawing(
-        name="tinygrad_np", format="png",
-        graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.3", "ranksep": "0.35"},
+        name="tinygrad_np", format="png", graph_attr=graph_attr,
         node_attr={"fontname": FONT, "fontsize": "11", "margin": "0.12,0.05"},
         edge_attr={"color": "#495057", "arrowsize": "0.7"},
     )
     bodies = {None: dot}
     for c in graph.clusters:
         bodies[c.id] = graphviz.Digraph(name=c.id, graph_attr={
-            "label": c.label, "labeljust": "l", "fontname": FONT, "fontsize": "11",
-            "style": "rounded,filled", "fillcolor": "#f8f9fa", "color": "#adb5bd"})
+            "label": _cluster_label(c, decor), "labeljust": "l", "fontname": FONT,
+            "fontsize": "11", "style": "rounded,filled", "fillcolor": "#f8f9fa",
+            "color": "#adb5bd"})
     for node in graph.nodes:
-        bodies[node.cluster].node(node.id, _label(node, show_values, show_grads),
-                                  **_attributes(node, show_grads))
+        bodies[node.cluster].node(node.id, _label(node, decor), **_attributes(node, decor))
     depth = {None: 0}
     for c in graph.clusters:  # parents come before their children in trace's list
         depth[c.id] = depth[c.parent] + 1
     for c in sorted(graph.clusters, key=lambda c: -depth[c.id]):
         bodies[c.parent].subgraph(bodies[c.id])
+    by_id = {n.id: n for n in graph.nodes}
     for tail, head in graph.edges:
-        dot.edge(tail, head)
-    if show_grads:
+        if decor.flow is None:
+            dot.edge(tail, head)
+        else:
+            dot.edge(tail, head, **_flow_edge(by_id[tail], by_id[head], decor.flow))
+    if show_grads or decor.flow is not None:
         dot.node("legend", _legend(), shape="plaintext", fontsize="10")
     return dot
 
 
-def _label(node: Node, show_values: bool, show_grads: bool) -> str:
+def _flow_title(flow: Flow) -> str:
+    title = "backward: each op's vector-Jacobian product (g: the gradient at its output); " \
+        "edges carry the gradient's shape and norm"
+    return title + (f"\n({flow.note})" if flow.note else "")
+
+
+def _flow_edge(tail: Node, head: Node, flow: Flow) -> dict:
+    """The gradient that ``head``'s backward sends to ``tail``, drawn against the data
+    arrow (dir=back: the arrowhead at the input, where the gradient arrives)."""
+    attrs = {"dir": "back"}
+    g = flow.edges.get((id(tail.tensor), id(head.tensor)))
+    if g is None and tail.kind == "module":  # a collapsed module: its output's whole gradient
+        g = flow.totals.get(id(tail.tensor))
+    if g is None:
+        if tail.kind in ("const", "input") or not tail.tensor.requires_grad:
+            attrs.update(style="dotted", color="#adb5bd")
+        return attrs
+    norm = _norm(g)
+    shape = str(tuple(g.shape)) if g.shape else "scalar"
+    attrs.update(label=f"{shape}  ‖g‖ {norm:.3g}", fontsize="9", fontname=FONT,
+                 color=EDGE_COLOURS[grad_level(norm)[0]], penwidth="2")
+    return attrs
+
+
+def _cluster_label(c: Cluster, decor: _Decor) -> str:
+    if decor.health is None or c.module is None:
+        return c.label
+    key = next((k for k in decor.health._acts if k[2] == id(c.module)), None)
+    rows = [r for r in decor.health.rows(key) if r.startswith(("grad", "update"))] if key else []
+    if not rows:
+        return c.label
+    body = "".join(f'<br/><font point-size="9">{html.escape(r)}</font>' for r in rows)
+    return f"<{html.escape(c.label)}{body}>"
+
+
+def _label(node: Node, decor: _Decor) -> str:
     """An HTML-like label: the title in bold, then shape and dtype, stats and grad norm small."""
     details = []
     if node.kind == "module":
@@ -461,24 +842,63 @@ def _label(node: Node, show_values: bool, show_grads: bool) -> str:
     else:
         shape = str(node.shape) if node.shape else "scalar"
         details.append(f"{shape} {node.dtype}" if node.dtype else shape)
-    if show_values:
+    flow = decor.flow
+    if flow is not None and node.kind == "op":
+        details.insert(0, vjp_formula(node.tensor._ctx))
+    if decor.show_values:
         details.extend(summary(node.tensor.data).split("\n"))
-    if show_grads:
+    if flow is not None:
+        g = flow.totals.get(id(node.tensor))
+        if node.output and g is not None:
+            details.append("seed g = 1")
+        elif node.kind in ("param", "module") and (norm := _flow_norm(node, flow)) is not None:
+            details.append(f"grad norm {norm:.3g}")
+    elif decor.show_grads:
         norm = grad_norm(node)
         if norm is not None:
             details.append(f"grad norm {norm:.3g}")
+    if decor.health is not None:
+        key = decor.health.key_of(node.tensor)
+        if key is not None:
+            rows = decor.health.rows(key)
+            if node.kind != "module":
+                rows = [r for r in rows if not r.startswith(("grad", "update"))]
+                if not key[0] or key[0] not in decor.health._owner.values():
+                    rows.insert(0, decor.health.label(key))  # an activation: say which call
+            details.extend(rows)
+    if id(node.tensor) in decor.highlight or any(id(t) in decor.highlight for t in node.members):
+        why = decor.highlight.get(id(node.tensor)) or next(
+            decor.highlight[id(t)] for t in node.members if id(t) in decor.highlight)
+        if why:
+            details.append(why)
     rows = "".join(f'<br/><font point-size="9">{html.escape(d)}</font>' for d in details)
     return f"<<b>{html.escape(node.title)}</b>{rows}>"
 
 
-def _attributes(node: Node, show_grads: bool) -> dict[str, str]:
+def _flow_norm(node: Node, flow: Flow) -> float | None:
+    tensors = node.params if node.kind == "module" else [node.tensor]
+    grads = [flow.totals[id(t)] for t in tensors if id(t) in flow.totals]
+    return math.sqrt(sum(_norm(g) ** 2 for g in grads)) if grads else None
+
+
+def _attributes(node: Node, decor: _Decor) -> dict[str, str]:
     attrs = dict(STYLE[node.kind])
     if node.output:
         attrs.update(OUTPUT_STYLE)
-    if show_grads:
+    norm = None
+    if decor.flow is not None and node.kind in ("param", "module"):
+        norm = _flow_norm(node, decor.flow)
+    elif decor.show_grads:
         norm = grad_norm(node)
-        if norm is not None:
-            _, attrs["fillcolor"], attrs["fontcolor"] = grad_level(norm)
+    if norm is not None:
+        _, attrs["fillcolor"], attrs["fontcolor"] = grad_level(norm)
+    if decor.health is not None:
+        key = decor.health.key_of(node.tensor)
+        dead = decor.health.stats()[key]["dead"] if key is not None else None
+        if dead is not None and dead >= 0.5:
+            attrs.update(fillcolor="#ffc9c9", color="#e03131", penwidth="2")
+    if id(node.tensor) in decor.highlight or any(id(t) in decor.highlight for t in node.members):
+        attrs.update(HIGHLIGHT_STYLE)
     return attrs
 
 
@@ -494,9 +914,31 @@ def _legend() -> str:
     return f'<<table border="0" cellborder="1" cellspacing="0">{"".join(rows)}</table>>'
 
 
+def _highlights(highlight) -> dict:
+    """{id(tensor): the line to draw under it} from a Tensor, a GradcheckError from
+    check_graph (its ``node``), or a list of them."""
+    if highlight is None:
+        return {}
+    items = list(highlight) if isinstance(highlight, (list, tuple)) else [highlight]
+    out = {}
+    for h in items:
+        if isinstance(h, Tensor):
+            out[id(h)] = ""
+        elif isinstance(h, GradcheckError) and isinstance(h.node, Tensor):
+            out[id(h.node)] = f"check_graph: {h.diagnosis}"
+        else:
+            raise ArgumentError(
+                f"draw_graph: highlight must be a Tensor (an op's output) or the "
+                f"GradcheckError check_graph raised, got {type(h).__name__}"
+                + (" without a node (only check_graph's errors name one)"
+                   if isinstance(h, GradcheckError) else ""))
+    return out
+
+
 def draw_graph(root, params=None, *, show_values: bool = False, show_grads: bool = False,
                rankdir: str = "TB", group_modules: bool = True,
-               collapse_modules: bool = False) -> GraphDrawing:
+               collapse_modules: bool = False, backward: bool = False, highlight=None,
+               health: Health | None = None) -> GraphDrawing:
     """The computation graph behind ``root`` as a ``graphviz.Digraph``.
 
     ``root``: the loss (or several outputs). ``params``: a Module or ``{name: tensor}`` dict that
@@ -507,8 +949,26 @@ def draw_graph(root, params=None, *, show_values: bool = False, show_grads: bool
     draw each Module's ops inside a labelled box. ``collapse_modules``: one node per innermost
     module, for big models.
 
+    ``backward=True`` draws the gradient flow: each op labelled with its vector-Jacobian
+    product (``dx = g·(1 − y²)`` for tanh, ``dZ = (softmax(Z) − Y)·g / m`` for cross_entropy;
+    a user's Function shows its ``vjp_formula`` attribute), each edge with the shape and norm
+    of the gradient that op sends back to its input (``gradient_flow``: the backward walk run
+    again without writing anything, so draw before ``backward()`` or after
+    ``backward(retain_graph=True)``). The gradient of a ``create_graph=True`` backward is a
+    graph of its own: ``draw_graph(x.grad)``.
+
+    ``highlight``: a Tensor, or the ``GradcheckError`` of ``check_graph``, drawn in red.
+    ``health``: a ``Health`` (``watch(model)``) whose statistics are written on each module
+    call's output and each layer's box; a ReLU with half or more dead units is drawn red.
+
     Render with ``.render(outfile="graph.png")`` (or .svg, .pdf); in Jupyter the result displays
     itself. Needs Graphviz's ``dot`` program for pictures, not for ``.source``.
     """
+    if health is not None and not isinstance(health, Health):
+        raise ArgumentError(f"draw_graph: health must be a Health from watch(model), got "
+                            f"{type(health).__name__}")
     graph = trace(root, params, group_modules=group_modules, collapse_modules=collapse_modules)
-    return to_digraph(graph, show_values=show_values, show_grads=show_grads, rankdir=rankdir)
+    decor = _Decor(highlight=_highlights(highlight), health=health,
+                   flow=gradient_flow(root) if backward else None)
+    return to_digraph(graph, show_values=show_values, show_grads=show_grads, rankdir=rankdir,
+                      decor=decor)

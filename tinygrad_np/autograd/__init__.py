@@ -6,7 +6,9 @@
   ``create_graph=True`` they can be differentiated again.
 - ``backward(tensors, grad_tensors)``: ``Tensor.backward`` for several outputs at once.
 - ``gradcheck`` / ``gradgradcheck``: first and second derivatives against central
-  differences.
+  differences (``fast_mode=True``: random directions first).
+- ``check_op``: one call that tests a custom op completely and diagnoses a wrong backward;
+  ``check_graph``: finds the op with the wrong backward in a recorded graph.
 - ``functional``: ``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``, ``vhp``.
 """
 
@@ -17,6 +19,7 @@ import numpy as np
 from .._modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ..errors import ArgumentError, GraphError
 from . import engine
+from .checks import DIAGNOSES, CheckReport, check_graph, check_op
 from .function import Context, Function, TensorBase, new_tensor
 from .gradcheck import gradcheck, gradgradcheck
 
@@ -105,6 +108,6 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
 
 from . import functional  # noqa: E402  (functional builds on grad above)
 
-__all__ = ["Context", "Function", "backward", "detect_anomaly", "enable_grad", "functional",
-           "grad", "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad",
-           "set_grad_enabled"]
+__all__ = ["DIAGNOSES", "CheckReport", "Context", "Function", "backward", "check_graph",
+           "check_op", "detect_anomaly", "enable_grad", "functional", "grad", "gradcheck",
+           "gradgradcheck", "is_grad_enabled", "no_grad", "set_grad_enabled"]

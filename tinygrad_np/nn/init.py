@@ -1,14 +1,24 @@
-"""Weight initializers: each returns a fresh ``np.ndarray`` of the given shape.
+"""Weight initializers, in two spellings.
 
-Every draw goes through a NumPy generator (``tinygrad_np.random.get_rng(rng)``), so
-``tinygrad_np.manual_seed(n)`` or an explicit ``rng=`` makes weights identical from run to run.
+- PyTorch's in-place functions fill an existing tensor and return it:
+  ``nn.init.kaiming_uniform_(conv.weight, a=math.sqrt(5))``, ``xavier_normal_``, ``zeros_``,
+  ``uniform_``, ``normal_``, ``trunc_normal_``, ``constant_``, ``ones_``, ``eye_``,
+  ``orthogonal_``, with ``calculate_gain``. They read fans the way PyTorch does, from the shape
+  (out, in, *kernel): right for Conv2d weights; this library's Linear weight is (in, out), see
+  ``_calculate_fan_in_and_fan_out``.
+- The shape functions below return a fresh ``np.ndarray`` (what ``nn.Linear(init=...)``
+  takes), reading 2-D shapes in this library's (in, out) layout.
+
+Every draw of either kind goes through a NumPy generator (``tinygrad_np.random.get_rng``), so
+``tinygrad_np.manual_seed(n)`` or an explicit ``rng=`` (``generator=`` for the in-place
+functions) makes weights identical from run to run.
 ``rng`` may also be a legacy ``np.random.RandomState``, to reproduce code that seeded NumPy's
 global generator. Values are drawn in float64 (exactly NumPy's draws) and then cast to ``dtype``
 (the default float dtype, float32, unless given).
 
-Fans follow this library's weight layout ``(in_features, out_features)``: for a 2-D shape
-``(a, b)``, ``fan_in = a`` and ``fan_out = b`` (PyTorch's ``(out, in)`` layout reads them the
-other way round). The standard schemes:
+The shape functions' fans follow this library's weight layout ``(in_features, out_features)``:
+for a 2-D shape ``(a, b)``, ``fan_in = a`` and ``fan_out = b`` (PyTorch's ``(out, in)`` layout
+reads them the other way round). The standard schemes:
 
 =================  ==========================================  ==============================
 name               distribution                                keeps this variance
@@ -38,7 +48,7 @@ import math
 import numpy as np
 
 from .._modes import get_default_dtype
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..random import get_rng
 
 
@@ -135,3 +145,186 @@ def get(init, where: str):
             "lambda s, rng, dtype: nn.init.uniform(s, -0.05, 0.05, rng, dtype)"
         )
     return SCHEMES[name]
+
+
+# --- PyTorch's in-place spellings -------------------------------------------------------------
+#
+# ``nn.init.kaiming_uniform_(layer.weight)`` and friends fill an existing tensor in place, as
+# ``torch.nn.init`` does: under no_grad (so they work on parameters, which require grad), as a
+# noted write (a graph built before that still needs the old values refuses to run backward),
+# drawing from the library's generator or ``generator=``. The fans follow PyTorch's rule for the
+# tensor's shape, whatever layer it belongs to (``_calculate_fan_in_and_fan_out``).
+
+
+def _target(tensor, name: str):
+    from ..autograd.function import TensorBase
+
+    if not isinstance(tensor, TensorBase):
+        base = name.rstrip("_")
+        hint = (f"; nn.init.{base}(shape) makes a new array" if base in SCHEMES
+                or base in ("uniform", "normal") else "")
+        raise ArgumentError(f"nn.init.{name}: expected a Tensor to fill in place (such as "
+                            f"layer.weight), got {type(tensor).__name__}{hint}")
+    if tensor.dtype.kind != "f":
+        raise DTypeError(f"nn.init.{name}: needs a floating tensor, got dtype {tensor.dtype} "
+                         f"(shape {tensor.shape})")
+    return tensor
+
+
+def _fill(tensor, values, name: str):
+    from .._modes import no_grad
+
+    with no_grad():
+        return _target(tensor, name).copy_(np.asarray(values))
+
+
+def calculate_gain(nonlinearity: str, param=None) -> float:
+    """The gain PyTorch recommends for a nonlinearity: 1 for linear, conv and sigmoid, 5/3 for
+    tanh, sqrt(2) for relu, sqrt(2 / (1 + slope^2)) for leaky_relu (slope ``param``, default
+    0.01), 3/4 for selu."""
+    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+              "conv_transpose3d", "sigmoid")
+    if nonlinearity in linear:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = param
+        else:
+            raise ArgumentError(f"calculate_gain: negative_slope {param!r} is not a number")
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ArgumentError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}; use one of "
+                        f"{', '.join(linear)}, tanh, relu, leaky_relu, selu")
+
+
+def _calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
+    """PyTorch's fans of a weight of shape (out, in, *kernel): fan_in = in * prod(kernel),
+    fan_out = out * prod(kernel).
+
+    That reads a Conv2d weight (out, in / groups, kH, kW) as PyTorch does. This library's
+    ``Linear`` weight is (in_features, out_features), the transpose of PyTorch's, so the rule
+    sees fan_in = out_features and fan_out = in_features there: for a Linear weight,
+    ``mode="fan_out"`` of the kaiming functions is the fan over in_features (or use the
+    shape-based ``he_uniform``/``he_normal``, which read this library's layout)."""
+    shape = tuple(tensor.shape)
+    if len(shape) < 2:
+        raise ShapeError(f"nn.init: fan in and fan out cannot be computed for a tensor of shape "
+                         f"{shape}: it needs at least 2 dimensions (a 1-D bias has no fans; use "
+                         "uniform_ or zeros_)")
+    receptive = math.prod(shape[2:])
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _fan(tensor, mode: str, name: str) -> int:
+    if mode not in ("fan_in", "fan_out"):
+        raise ArgumentError(f"nn.init.{name}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
+    """Fill with U(a, b) (NumPy's ``uniform(a, b)`` draws, cast to the tensor's dtype)."""
+    return _fill(tensor, get_rng(generator).uniform(a, b, tuple(tensor.shape)), "uniform_")
+
+
+def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
+    """Fill with N(mean, std^2)."""
+    return _fill(tensor, normal(tuple(tensor.shape), mean, std, generator, np.float64),
+                 "normal_")
+
+
+def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator=None):
+    """Fill with N(mean, std^2) truncated to [a, b] (absolute bounds, as PyTorch): draws outside
+    are drawn again until none is left."""
+    if not a < b:
+        raise ArgumentError(f"nn.init.trunc_normal_: needs a < b, got a={a}, b={b}")
+    rng = get_rng(generator)
+    values = rng.standard_normal(tuple(tensor.shape)) * std + mean
+    outside = (values < a) | (values > b)
+    while outside.any():
+        values[outside] = rng.standard_normal(int(outside.sum())) * std + mean
+        outside = (values < a) | (values > b)
+    return _fill(tensor, values, "trunc_normal_")
+
+
+def constant_(tensor, val: float):
+    """Fill with ``val``."""
+    return _fill(tensor, val, "constant_")
+
+
+def ones_(tensor):
+    """Fill with ones."""
+    return _fill(tensor, 1.0, "ones_")
+
+
+def zeros_(tensor):
+    """Fill with zeros."""
+    return _fill(tensor, 0.0, "zeros_")
+
+
+def eye_(tensor):
+    """Fill a 2-D tensor with the identity (ones on the diagonal)."""
+    if tensor.ndim != 2:
+        raise ShapeError(f"nn.init.eye_: needs a 2-D tensor, got shape {tuple(tensor.shape)}")
+    return _fill(tensor, np.eye(*tensor.shape), "eye_")
+
+
+def xavier_uniform_(tensor, gain: float = 1.0, generator=None):
+    """Fill with U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out)) (Glorot uniform)."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(_target(tensor, "xavier_uniform_"))
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def xavier_normal_(tensor, gain: float = 1.0, generator=None):
+    """Fill with N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out)) (Glorot normal)."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(_target(tensor, "xavier_normal_"))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
+
+
+def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu", generator=None):
+    """Fill with U(-b, b), b = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a)
+    (He uniform). PyTorch's Conv2d and Linear defaults are ``a=sqrt(5)``: b = 1 / sqrt(fan_in)."""
+    fan = _fan(_target(tensor, "kaiming_uniform_"), mode, "kaiming_uniform_")
+    if fan == 0:
+        return tensor
+    bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu", generator=None):
+    """Fill with N(0, std^2), std = gain / sqrt(fan) (He normal)."""
+    fan = _fan(_target(tensor, "kaiming_normal_"), mode, "kaiming_normal_")
+    if fan == 0:
+        return tensor
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), generator)
+
+
+def orthogonal_(tensor, gain: float = 1.0, generator=None):
+    """Fill with a (semi-)orthogonal matrix times ``gain``: the Q of the QR decomposition of a
+    Gaussian matrix of shape (size(0), numel / size(0)), signs fixed so that it is uniformly
+    distributed (as PyTorch)."""
+    _target(tensor, "orthogonal_")
+    if tensor.ndim < 2:
+        raise ShapeError(f"nn.init.orthogonal_: needs at least 2 dimensions, got shape "
+                         f"{tuple(tensor.shape)}")
+    rows = tensor.shape[0]
+    cols = tensor.size // rows if rows else 0
+    flat = get_rng(generator).standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (gain * q).reshape(tensor.shape), "orthogonal_")
