@@ -66,7 +66,9 @@ class Tensor(TensorBase):
         return getattr(ufunc, method)(*arrays, **kwargs)
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
-        if isinstance(data, TensorBase):
+        stamp = None
+        if isinstance(data, TensorBase):  # the same array: the same write stamp
+            stamp = shared_stamp(data) if dtype is None else None
             data = data._data
         if dtype is not None:
             dtype = resolve_dtype(dtype)
@@ -101,7 +103,7 @@ class Tensor(TensorBase):
         self._requires_grad = False
         self._ctx = None
         self._index = None  # made by you, not by an op: module state (see nn.Module)
-        self._stamp = None
+        self._stamp = stamp if arr is data else None
         self.name = name
         self._hooks = None
         self._retain = False

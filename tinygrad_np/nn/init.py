@@ -3,9 +3,9 @@
 - PyTorch's in-place functions fill an existing tensor and return it:
   ``nn.init.kaiming_uniform_(conv.weight, a=math.sqrt(5))``, ``xavier_normal_``, ``zeros_``,
   ``uniform_``, ``normal_``, ``trunc_normal_``, ``constant_``, ``ones_``, ``eye_``,
-  ``orthogonal_``, with ``calculate_gain``. They read fans the way PyTorch does, from the shape
-  (out, in, *kernel): right for Conv2d weights; this library's Linear weight is (in, out), see
-  ``_calculate_fan_in_and_fan_out``.
+  ``orthogonal_``, with ``calculate_gain``. They read a convolution weight (out, in, *kernel)
+  as PyTorch does, and a 2-D weight in this library's (in, out) layout, as ``Linear``'s, so a
+  ported PyTorch init loop gets each layer's true fans (``_calculate_fan_in_and_fan_out``).
 - The shape functions below return a fresh ``np.ndarray`` (what ``nn.Linear(init=...)``
   takes), reading 2-D shapes in this library's (in, out) layout.
 
@@ -205,19 +205,21 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
 
 
 def _calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
-    """PyTorch's fans of a weight of shape (out, in, *kernel): fan_in = in * prod(kernel),
-    fan_out = out * prod(kernel).
+    """The fans of a weight, in this library's layouts: a 2-D weight is (in, out) as
+    ``Linear``'s, so fan_in = shape[0] and fan_out = shape[1] (what the other initializers
+    here read); a convolution weight (out, in / groups, *kernel) is PyTorch's layout, so
+    fan_in = in * prod(kernel) and fan_out = out * prod(kernel).
 
-    That reads a Conv2d weight (out, in / groups, kH, kW) as PyTorch does. This library's
-    ``Linear`` weight is (in_features, out_features), the transpose of PyTorch's, so the rule
-    sees fan_in = out_features and fan_out = in_features there: for a Linear weight,
-    ``mode="fan_out"`` of the kaiming functions is the fan over in_features (or use the
-    shape-based ``he_uniform``/``he_normal``, which read this library's layout)."""
+    A PyTorch init loop ported as is (``kaiming_normal_(layer.weight)`` for every layer) thus
+    gets each layer's true fan_in; a 2-D matrix in PyTorch's own (out, in) layout needs
+    ``mode="fan_out"`` for its fan_in."""
     shape = tuple(tensor.shape)
     if len(shape) < 2:
         raise ShapeError(f"nn.init: fan in and fan out cannot be computed for a tensor of shape "
                          f"{shape}: it needs at least 2 dimensions (a 1-D bias has no fans; use "
                          "uniform_ or zeros_)")
+    if len(shape) == 2:
+        return shape[0], shape[1]
     receptive = math.prod(shape[2:])
     return shape[1] * receptive, shape[0] * receptive
 
