@@ -33,7 +33,7 @@ from _common import Stopwatch, add_threads_flag, plot_curves, save, set_threads
 from tqdm import tqdm
 
 import tinygrad_np
-from tinygrad_np import Tensor, data, get_rng, nn, no_grad, optim
+from tinygrad_np import data, nn, no_grad, optim
 from tinygrad_np.nn import functional as F
 
 WORDS = "/usr/share/dict/words"
@@ -43,40 +43,6 @@ END = 0  # "." ends a word, and pads the MLP's context before its first letter
 ALPHABET = "." + "abcdefghijklmnopqrstuvwxyz"
 STOI = {c: i for i, c in enumerate(ALPHABET)}
 IGNORE = -100  # cross_entropy's ignore_index: the padding after a word's end
-
-# --- until nn.Embedding, nn.LayerNorm and nn.GELU land in the library (branch nn-layers) ------
-
-
-class _Embedding(nn.Module):
-    """A table of ``num_embeddings`` rows of size ``embedding_dim``, drawn from N(0, 1)."""
-
-    def __init__(self, num_embeddings, embedding_dim):
-        self.weight = Tensor(get_rng().standard_normal((num_embeddings, embedding_dim)),
-                             dtype=tinygrad_np.get_default_dtype(), requires_grad=True)
-
-    def forward(self, idx):
-        return F.embedding(idx, self.weight)
-
-
-class _LayerNorm(nn.Module):
-    def __init__(self, normalized_shape, eps=1e-5):
-        dtype = tinygrad_np.get_default_dtype()
-        self.normalized_shape, self.eps = normalized_shape, eps
-        self.weight = Tensor(np.ones(normalized_shape), dtype=dtype, requires_grad=True)
-        self.bias = Tensor(np.zeros(normalized_shape), dtype=dtype, requires_grad=True)
-
-    def forward(self, x):
-        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-
-
-class _GELU(nn.Module):
-    def forward(self, x):
-        return F.gelu(x)
-
-
-Embedding = getattr(nn, "Embedding", _Embedding)
-LayerNorm = getattr(nn, "LayerNorm", _LayerNorm)
-GELU = getattr(nn, "GELU", _GELU)
 
 # --- the data ---------------------------------------------------------------------------------
 
@@ -135,7 +101,7 @@ class MLP(nn.Module):
 
     def __init__(self, context: int, emb: int = 16, hidden: int = 256, vocab: int = 27):
         self.context = context
-        self.embed = Embedding(vocab, emb)
+        self.embed = nn.Embedding(vocab, emb)
         self.hidden = nn.Linear(context * emb, hidden, init="xavier")
         self.out = nn.Linear(hidden, vocab, init="xavier")
 
@@ -171,9 +137,9 @@ class CausalSelfAttention(nn.Module):
 
 class Block(nn.Module):
     def __init__(self, d: int, heads: int, dropout: float):
-        self.ln1, self.ln2 = LayerNorm(d), LayerNorm(d)
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.attn = CausalSelfAttention(d, heads, dropout)
-        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), GELU(), nn.Linear(4 * d, d, init="xavier"),
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d, init="xavier"),
                                  nn.Dropout(dropout))
 
     def forward(self, x):
@@ -187,9 +153,9 @@ class Transformer(nn.Module):
     def __init__(self, length: int, d: int = 64, heads: int = 4, blocks: int = 2,
                  dropout: float = 0.0, vocab: int = 27):
         self.length = length
-        self.tok, self.pos = Embedding(vocab, d), Embedding(length, d)
+        self.tok, self.pos = nn.Embedding(vocab, d), nn.Embedding(length, d)
         self.blocks = [Block(d, heads, dropout) for _ in range(blocks)]
-        self.ln = LayerNorm(d)
+        self.ln = nn.LayerNorm(d)
         self.head = nn.Linear(d, vocab, init="xavier")
 
     def forward(self, idx):  # idx (B, T) -> logits (B, T, vocab)
@@ -234,14 +200,16 @@ def evaluate(model, X, Y, batch_size: int = 1024) -> tuple[float, float]:
     return loss_sum / count, correct / count
 
 
-def train(name, model, X, Y, val, args, batch_size: int, lr: float) -> dict:
+def train(name, model, X, Y, val, test, args, batch_size: int, lr: float) -> dict:
+    """Adam with a cosine schedule; per epoch the train loss (dropout on, averaged while it
+    learns) and the validation loss; at the end all three losses of the final model."""
     loader = data.DataLoader(X, Y, batch_size=batch_size, shuffle=True, seed=args.seed)
     optimizer = optim.Adam(model.parameters(), lr=lr)
     schedule = optim.CosineAnnealingLR(optimizer, T_max=args.epochs * len(loader))
     params = sum(p.size for p in model.parameters())
     print(f"\n{name}: {params:,} parameters, {len(loader)} batches of {batch_size} per epoch, "
           f"Adam lr {lr:g} decaying along a cosine over {args.epochs} epochs")
-    history = {f"{name} train": [], f"{name} val": [], "val accuracy": []}
+    history = {"train loss": [], "val loss": [], "val accuracy": []}
     watch = Stopwatch()
     for epoch in range(args.epochs):
         loss_sum, count = 0.0, 0
@@ -260,17 +228,17 @@ def train(name, model, X, Y, val, args, batch_size: int, lr: float) -> dict:
                 loss_sum, count = loss_sum + loss.item() * n, count + n
                 bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
         val_loss, val_acc = evaluate(model, *val)
-        history[f"{name} train"].append(loss_sum / count)  # dropout on, while it learns
-        history[f"{name} val"].append(val_loss)
+        history["train loss"].append(loss_sum / count)
+        history["val loss"].append(val_loss)
         history["val accuracy"].append(val_acc)
         print(f"{name} epoch {epoch + 1}/{args.epochs}: train loss {loss_sum / count:.4f}, "
               f"val loss {val_loss:.4f}, val next-character accuracy {val_acc:.3f}  "
               f"[{watch.laps[-1]:.1f} s]")
-    history["train"] = evaluate(model, X, Y)[0]  # the final model in eval mode
-    history["val"], history["seconds_per_epoch"], history["timing"] = (
-        history[f"{name} val"][-1], watch.median, watch.report())
-    print(f"{name}: train loss {history['train']:.4f}, val loss {history['val']:.4f} "
-          f"(final model, eval mode); {watch.report()}")
+    history["train"] = evaluate(model, X, Y)[0]  # the final model, in eval mode
+    history["val"], history["test"] = history["val loss"][-1], evaluate(model, *test)[0]
+    history["seconds_per_epoch"] = watch.median
+    print(f"{name}: train loss {history['train']:.4f}, val loss {history['val']:.4f}, test "
+          f"loss {history['test']:.4f} (final model, eval mode); {watch.report()}")
     return history
 
 
@@ -382,26 +350,29 @@ def main(argv=None) -> dict:
           f"{len(split['val']):,} val, {len(split['test']):,} test; longest "
           f"{length - 1} letters")
     rng = np.random.default_rng(args.seed)
-    results, curves = {}, {}
+    results, names = {}, {}
     if args.model in ("mlp", "both"):
         model = MLP(args.context)
-        train_set = contexts(split["train"], args.context)
-        h = train(f"mlp (context {args.context})", model, *train_set,
-                  contexts(split["val"], args.context), args, batch_size=256, lr=3e-3)
+        names["mlp"] = f"mlp (context {args.context})"
+        h = train(names["mlp"], model, *contexts(split["train"], args.context),
+                  contexts(split["val"], args.context), contexts(split["test"], args.context),
+                  args, batch_size=256, lr=3e-3)
         h["samples"] = show_samples("mlp", model, words, rng)
         plot_embedding(args.out, model)
-        results["mlp"], curves["mlp"] = h, h
+        results["mlp"] = h
     if args.model in ("attention", "both"):
         model = Transformer(length, args.d_model, args.heads, args.blocks, args.dropout)
+        names["attention"] = "attention"
         h = train("attention", model, *sequences(split["train"], length),
-                  sequences(split["val"], length), args, batch_size=64, lr=3e-3)
+                  sequences(split["val"], length), sequences(split["test"], length), args,
+                  batch_size=64, lr=3e-3)
         h["samples"] = show_samples("attention", model, words, rng)
         shown = "sanitation" if "sanitation" in words else max(split["val"][:50], key=len)
         plot_attention(args.out, model, shown)
-        results["attention"], curves["attention"] = h, h
-    loss = {k: v for h in curves.values() for k, v in h.items()
-            if k.endswith((" train", " val"))}
-    accuracy = {f"{name} val": h["val accuracy"] for name, h in curves.items()}
+        results["attention"] = h
+    loss = {f"{names[m]} {part}": h[f"{part} loss"] for m, h in results.items()
+            for part in ("train", "val")}
+    accuracy = {f"{names[m]} val": h["val accuracy"] for m, h in results.items()}
     plot_curves(args.out, f"char_{args.model}_curves.png",
                 "character models: loss per character (nats)", "epoch", loss=loss,
                 accuracy=accuracy)
