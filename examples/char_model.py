@@ -283,10 +283,11 @@ def plot_embedding(out_dir: str, model: MLP) -> str:
     E = E - E.mean(axis=0)
     xy = E @ np.linalg.svd(E, full_matrices=False)[2][:2].T
     fig, ax = plt.subplots(figsize=(6, 6), layout="constrained")
-    ax.scatter(xy[:, 0], xy[:, 1], s=260, c=["C1" if c in ".aeiouy" else "C0" for c in ALPHABET])
+    colour = {".": "C2", **dict.fromkeys("aeiouy", "C1")}
+    ax.scatter(xy[:, 0], xy[:, 1], s=260, c=[colour.get(c, "C0") for c in ALPHABET])
     for (x, y), c in zip(xy, ALPHABET):
         ax.text(x, y, c, ha="center", va="center", color="white", fontweight="bold")
-    ax.set_title("MLP character embeddings, first two principal axes (vowels orange)")
+    ax.set_title('MLP character embeddings, first two principal axes (vowels orange, "." green)')
     ax.grid(alpha=0.3)
     return save(fig, out_dir, "char_mlp_embedding.png")
 
