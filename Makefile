@@ -70,7 +70,7 @@ bench: $(STAMP)  ## speed and memory against hand-written NumPy and the peers in
 lint: $(STAMP)
 	$(PY) -m ruff check tinygrad_np tests examples benchmarks
 
-graph: graphviz $(DEMO_STAMP)  ## regenerate docs/graph.png, the picture in the README
+graph: graphviz $(DEMO_STAMP)  ## regenerate docs/graph.png and docs/backward.png (the README's)
 	$(PY) examples/demo.py --graph-only --out docs
 
 clean:

@@ -53,6 +53,9 @@ def make_trainer(variant: Variant | str, wl: Workload, weights):
             if not tinygrad_np.retain_freed_memory():
                 raise RuntimeError("retain_freed_memory() cannot take effect here (it needs "
                                    "glibc)")
+        if variant.jit:
+            from .jit_bench import TinygradJitMLP
+            return TinygradJitMLP(wl, weights)
         from .tinygrad_impl import TinygradMLP
         return TinygradMLP(wl, weights, anomaly=variant.anomaly)
     if fw in ("jax", "mygrad", "autograd"):

@@ -26,6 +26,7 @@ class Variant:
     env: tuple[tuple[str, str], ...] = ()  # set for the child process
     retain: bool = False  # call tinygrad_np.retain_freed_memory() in the child first
     anomaly: bool = False  # every step inside tinygrad_np.detect_anomaly()
+    jit: bool = False  # the step under tinygrad_np.jit (recorded once, then replayed)
     source: str | None = None  # import tinygrad_np from this checkout, not the installed one
     workloads: tuple[str, ...] | None = None  # the only workloads it runs on (None: all)
     base: str | None = None  # the row it is a variant of (the variants table compares them)
@@ -50,6 +51,7 @@ MAIN_ROWS = (
     Variant("floor", "floor", "matmuls alone (floor)"),
     Variant("numpy", "numpy", "NumPy by hand"),
     Variant("tinygrad_np", "tinygrad_np", "tinygrad_np"),
+    Variant("tinygrad_np+jit", "tinygrad_np", "tinygrad_np, tinygrad_np.jit step", jit=True),
     Variant("jax", "jax", "JAX {version}, jitted step", needs="jax",
             install=".venv/bin/pip install jax jaxlib"),
     Variant("torch", "torch", "PyTorch {version} eager", needs="torch", install=TORCH_INSTALL),

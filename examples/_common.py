@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
+import tinygrad_np  # noqa: E402
 from tinygrad_np import Tensor, data, no_grad  # noqa: E402
 
 
@@ -59,6 +60,9 @@ def parse_args(description: str, argv=None, *, epochs: int, seed: int, improved_
                    help="quick runs: train on N images only, and test on fewer")
     p.add_argument("--out", default="out", help="directory for the plots (default out/)")
     add_threads_flag(p)
+    p.add_argument("--jit", action="store_true",
+                   help="replay each training step with tinygrad_np.jit (the same numbers; the "
+                        "first two steps of each batch shape run eagerly while it records)")
     if extra is not None:
         extra(p)
     args = p.parse_args(argv)
@@ -67,6 +71,11 @@ def parse_args(description: str, argv=None, *, epochs: int, seed: int, improved_
         improved = args.mode == "improved" and improved_epochs is not None
         args.epochs = improved_epochs if improved else epochs
     return args
+
+
+def jit_if(flag: bool, step):
+    """``tinygrad_np.jit(step)`` when ``--jit`` was given, else ``step`` itself."""
+    return tinygrad_np.jit(step) if flag else step
 
 
 def load_images(dataset: str, data_dir=None, limit=None, dtype=np.float64):

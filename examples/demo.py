@@ -7,7 +7,8 @@ under a progress bar, then writes three pictures to --out (default out/):
     digits.png   test digits with their true and predicted labels (mistakes in red)
     graph.png    the computation graph of one training step, gradients coloured by size
 
-``--graph-only`` draws just graph.png (``make graph`` uses it for the README's picture).
+``--graph-only`` draws just graph.png and backward.png, the backward pass with each op's
+vector-Jacobian product (``make graph`` uses it for the README's pictures).
 ``--checkpoint FILE`` saves the model, the optimizer and the history after every epoch
 (atomically: a crash never leaves half a file) and, when FILE exists, resumes from it. Each
 epoch shuffles with its own generator seeded by (seed, epoch), so a resumed run sees the same
@@ -35,14 +36,17 @@ from tinygrad_np import Tensor, data, nn, optim
 from tinygrad_np.viz import GraphvizNotFoundError
 
 
-def draw_training_step(model, X: np.ndarray, y: np.ndarray, out_dir: str) -> str:
-    """Run forward and backward on a small batch and render that step's graph to graph.png."""
+def draw_training_step(model, X: np.ndarray, y: np.ndarray, out_dir: str,
+                       backward: bool = False) -> str:
+    """Run forward and backward on a small batch and render that step's graph to graph.png
+    (with ``backward``: the backward pass, each op with its vector-Jacobian product, to
+    backward.png)."""
     loss = model(Tensor(X, name="images")).cross_entropy(y)
     model.zero_grad()
-    loss.backward()
-    drawing = tinygrad_np.draw_graph(loss, params=model, show_grads=True)
+    loss.backward(retain_graph=backward)  # the backward picture recomputes each edge's gradient
+    drawing = tinygrad_np.draw_graph(loss, params=model, show_grads=True, backward=backward)
     os.makedirs(out_dir, exist_ok=True)
-    png = os.path.join(out_dir, "graph.png")
+    png = os.path.join(out_dir, "backward.png" if backward else "graph.png")
     try:
         path = drawing.render(outfile=png, cleanup=True)
         print(f"wrote {path}")
@@ -73,6 +77,7 @@ def main(argv=None) -> dict:
     model = nn.MLP([64, 64, 32, 10], activation="relu")
     if args.graph_only:
         draw_training_step(model, X_train[:4], y_train[:4], args.out)
+        draw_training_step(model, X_train[:4], y_train[:4], args.out, backward=True)
         return {}
 
     print(f"digits: {len(X_train)} train / {len(X_test)} test images of 8x8 pixels; "

@@ -24,6 +24,7 @@ import numpy as np
 from _common import (
     Stopwatch,
     evaluate,
+    jit_if,
     load_images,
     parse_args,
     plot_curves,
@@ -92,6 +93,14 @@ def main(argv=None) -> dict:
         model = nn.MLP([784, 128, 64, 10], init="he_uniform")
         optimizer = optim.Adam(model.parameters(), lr=1e-3)
 
+    def train_step(xb, yb):
+        loss = model(Tensor(xb)).cross_entropy(yb)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    train_step = jit_if(args.jit, train_step)
     loader = data.DataLoader(X_train, y_train, batch_size=32, shuffle=True, seed=args.seed)
     history = {"train loss": [], "test loss": [], "test": []}
     watch = Stopwatch()
@@ -100,10 +109,7 @@ def main(argv=None) -> dict:
         with watch:
             for xb, yb in tqdm(loader, desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
                                mininterval=1):
-                loss = model(Tensor(xb)).cross_entropy(yb)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+                loss = train_step(xb, yb)
                 running += loss.item() * len(yb)
         test_loss, test_acc = evaluate(model, X_test, y_test)
         history["train loss"].append(running / len(X_train))

@@ -24,7 +24,7 @@ the mean loss, float32; same batch size and epochs. Both modes also print test a
 """
 
 import numpy as np
-from _common import Stopwatch, evaluate, load_images, parse_args, plot_curves
+from _common import Stopwatch, evaluate, jit_if, load_images, parse_args, plot_curves
 from tqdm import tqdm
 
 import tinygrad_np
@@ -87,6 +87,15 @@ def main(argv=None) -> dict:
         optimizer, reduction = optim.Adam(model.parameters(), lr=1e-3), "mean"
     differences = compare_gradients(model, X_train[:128], y_train[:128])
 
+    def train_step(xb, yb):
+        logits = model(Tensor(xb))
+        loss = logits.cross_entropy(yb, reduction=reduction)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss, logits
+
+    train_step = jit_if(args.jit, train_step)
     loader = data.DataLoader(X_train, y_train, batch_size=128, shuffle=True, seed=args.seed)
     history = {"train loss": [], "train": [], "test": []}
     watch = Stopwatch()
@@ -94,11 +103,7 @@ def main(argv=None) -> dict:
         loss_sum, correct = 0.0, 0
         with watch:
             for xb, yb in loader:
-                logits = model(Tensor(xb))
-                loss = logits.cross_entropy(yb, reduction=reduction)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+                loss, logits = train_step(xb, yb)
                 loss_sum += loss.item() * (1 if reduction == "sum" else len(yb))
                 correct += int((logits.argmax(axis=1) == yb).sum())
         history["train loss"].append(loss_sum / len(X_train))

@@ -24,7 +24,7 @@ a random 80/20 split instead, which is what a practitioner would do.
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import Stopwatch, evaluate, parse_args, plot_digits, predict, save
+from _common import Stopwatch, evaluate, jit_if, parse_args, plot_digits, predict, save
 from tqdm import tqdm
 
 import tinygrad_np
@@ -79,6 +79,15 @@ def main(argv=None) -> dict:
         model = nn.MLP(SIZES, activation="relu", init="he_uniform")
         optimizer = optim.Adam(model.parameters(), lr=1e-3)
 
+    def train_step(xb, yb):
+        logits = model(Tensor(xb))
+        loss = logits.cross_entropy(yb)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss, logits
+
+    train_step = jit_if(args.jit, train_step)
     batch_size, losses, epoch_losses, test_accs, watch = 64, [], [], [], Stopwatch()
     for epoch in tqdm(range(1, args.epochs + 1), desc="epochs", mininterval=1):
         order = np.arange(len(X_train))
@@ -86,11 +95,7 @@ def main(argv=None) -> dict:
         with watch:
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size]
-                logits = model(Tensor(X_train[idx]))
-                loss = logits.cross_entropy(y_train[idx])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+                loss, logits = train_step(X_train[idx], y_train[idx])
                 # the seed's compute_loss: the batch's summed loss in bits (log2)
                 losses.append(float(loss.item() * len(idx) / np.log(2)))
         batch_acc = float((logits.argmax(axis=1) == y_train[idx]).mean())

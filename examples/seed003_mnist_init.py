@@ -33,11 +33,11 @@ tanh, a fresh mask per example), mini-batch Adam (batch 128, lr 1e-3, 10 epochs)
 import math
 
 import numpy as np
-from _common import Stopwatch, evaluate, load_images, parse_args, plot_curves
+from _common import Stopwatch, evaluate, jit_if, load_images, parse_args, plot_curves
 from tqdm import tqdm
 
 import tinygrad_np
-from tinygrad_np import Tensor, data, get_rng, nn, optim
+from tinygrad_np import Tensor, data, nn, optim
 
 
 def bounded(bound):
@@ -78,8 +78,10 @@ class SeedDropout(nn.Module):
     def forward(self, z):
         if not self.training:
             return z
-        keep = get_rng().uniform(size=(1, z.shape[1])) < self.keep_prob
-        return z * Tensor(keep.astype(z.dtype))
+        # tinygrad_np.rand draws what get_rng().uniform(size=...) draws; as a tensor, a jitted
+        # step draws it again at every replay
+        keep = tinygrad_np.rand(1, z.shape[1], dtype=z.dtype) < self.keep_prob
+        return z * keep.astype(z.dtype)
 
 
 def build(init, faithful: bool) -> nn.Module:
@@ -91,7 +93,8 @@ def build(init, faithful: bool) -> nn.Module:
                          nn.Linear(100, 10, init=init))
 
 
-def train_full_batch(model, X_train, y_train, X_test, y_test, iterations, watch) -> dict:
+def train_full_batch(model, X_train, y_train, X_test, y_test, iterations, watch,
+                     jit=False) -> dict:
     """The seed's fit(): one gradient step on all 40,000 images per iteration, lr 0.2.
 
     As in the seed, the train loss comes from the training forward pass (dropout on, before
@@ -99,13 +102,19 @@ def train_full_batch(model, X_train, y_train, X_test, y_test, iterations, watch)
     """
     optimizer = optim.SGD(model.parameters(), lr=0.2)
     X, log = Tensor(X_train), {k: [] for k in ("train loss", "test loss", "train", "test")}
+
+    def train_step():
+        model.train()
+        loss = model(X).cross_entropy(y_train)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    train_step = jit_if(jit, train_step)
     for _ in tqdm(range(iterations), desc="iterations", leave=False, mininterval=1):
         with watch:
-            model.train()
-            loss = model(X).cross_entropy(y_train)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            loss = train_step()
         log["train loss"].append(loss.item())
         log["train"].append(evaluate(model, X_train, y_train)[1])
         test_loss, test_acc = evaluate(model, X_test, y_test)
@@ -114,19 +123,25 @@ def train_full_batch(model, X_train, y_train, X_test, y_test, iterations, watch)
     return log
 
 
-def train_mini_batch(model, X_train, y_train, X_test, y_test, epochs, seed, watch) -> dict:
+def train_mini_batch(model, X_train, y_train, X_test, y_test, epochs, seed, watch,
+                     jit=False) -> dict:
     """Improved: Adam on shuffled mini-batches of 128, evaluated after every epoch."""
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
+
+    def train_step(xb, yb):
+        loss = model(Tensor(xb)).cross_entropy(yb)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    train_step = jit_if(jit, train_step)
     loader = data.DataLoader(X_train, y_train, batch_size=128, shuffle=True, seed=seed)
     log = {k: [] for k in ("train loss", "test loss", "train", "test")}
     for _ in tqdm(range(epochs), desc="epochs", leave=False, mininterval=1):
         model.train()
         with watch:
             for xb, yb in loader:
-                loss = model(Tensor(xb)).cross_entropy(yb)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+                train_step(xb, yb)
         train_loss, train_acc = evaluate(model, X_train, y_train)
         test_loss, test_acc = evaluate(model, X_test, y_test)
         for key, value in zip(log, (train_loss, test_loss, train_acc, test_acc)):
@@ -161,10 +176,10 @@ def main(argv=None) -> dict:
         model = build(inits[name], faithful)
         if faithful:
             logs[name] = train_full_batch(model, X_train, y_train, X_test, y_test,
-                                          args.epochs, watch)
+                                          args.epochs, watch, args.jit)
         else:
             logs[name] = train_mini_batch(model, X_train, y_train, X_test, y_test,
-                                          args.epochs, args.seed, watch)
+                                          args.epochs, args.seed, watch, args.jit)
         print(f"{name:>6} init: train {100 * logs[name]['train'][-1]:.2f}% / "
               f"test {100 * logs[name]['test'][-1]:.2f}%")
 

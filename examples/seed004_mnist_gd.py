@@ -16,7 +16,7 @@ Improved mode: He-initialised weights, zero biases, bias-corrected Adam, float32
 """
 
 import numpy as np
-from _common import Stopwatch, evaluate, load_images, parse_args, save
+from _common import Stopwatch, evaluate, jit_if, load_images, parse_args, save
 from tqdm import tqdm
 
 import tinygrad_np
@@ -58,14 +58,20 @@ def main(argv=None) -> dict:
         optimizer = optim.Adam(model.parameters(), lr=1e-3)
 
     X = Tensor(X_train)
+
+    def train_step():
+        logits = model(X)
+        loss = logits.cross_entropy(y_train)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss, logits
+
+    train_step = jit_if(args.jit, train_step)
     costs, report, watch = [], {}, Stopwatch()
     for it in tqdm(range(1, args.epochs + 1), desc="iterations", mininterval=1):
         with watch:
-            logits = model(X)
-            loss = logits.cross_entropy(y_train)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            loss, logits = train_step()
         costs.append(loss.item())
         if it == 1:
             tqdm.write(f"cost before training: {costs[0]!r}")

@@ -34,6 +34,14 @@ FASHION_MISSING = ("real Fashion-MNIST: `apt-get install dataset-fashion-mnist` 
 
 
 def pytest_configure(config):
+    # One BLAS thread for the whole run: the tests' arrays are small, and on a busy 2-core
+    # machine a second thread makes them many times slower (the examples do the same).
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        pass
+    else:
+        config._blas_limits = threadpool_limits(limits=1, user_api="blas")
     config.addinivalue_line("markers", "needs_dot: renders with Graphviz's dot (`make test` "
                                        "installs it); fails when it is missing")
     config.addinivalue_line("markers", "needs_torch: compares with PyTorch; skips, saying how "

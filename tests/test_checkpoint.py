@@ -38,7 +38,7 @@ def test_nested_state_round_trips_with_dtypes_and_shapes(tmp_path):
         assert back["model"][key].dtype == arr.dtype
         np.testing.assert_array_equal(back["model"][key], arr)
     assert int(back["epoch"]) == 3 and str(back["note"]) == "digits"
-    assert back["optim"]["hyperparameters"]["betas"].tolist() == [0.9, 0.999]
+    assert back["optim"]["param_groups"]["0"]["betas"].tolist() == [0.9, 0.999]
     np.testing.assert_array_equal(back["optim"]["state"]["1"]["exp_avg_sq"],
                                   opt.state[1]["exp_avg_sq"])
     assert os.listdir(tmp_path) == ["ckpt.npz"]  # no temporary file left behind

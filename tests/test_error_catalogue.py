@@ -51,6 +51,27 @@ def check_graph_after_backward():
     tg.autograd.check_graph(loss)
 
 
+def edit_data_after_forward(rebind: bool):
+    w = Tensor(np.ones(2), requires_grad=True, name="w")
+    loss = (w * w).sum()
+    if rebind:
+        w.data = np.zeros(2)
+    else:
+        w.data *= 10
+    loss.backward()
+
+
+def edit_view_of_leaf():
+    w = leaf(4)
+    w[0:2].mul_(2)
+
+
+def use_tensor_whose_view_was_edited():
+    y = leaf(4) * 1
+    y[0:2].mul_(2)
+    return y * 2
+
+
 def mlp():
     return nn.MLP([4, 3, 2])
 
@@ -80,6 +101,31 @@ def step_with_nan_gradient():
         p.grad = np.zeros_like(p.data)
     model.layers[1].weight.grad[0, 0] = np.nan
     opt.step()
+
+
+def load_optimizer_state(key, value):
+    opt = optim.Adam(mlp().parameters())
+    state = opt.state_dict()
+    state["param_groups"]["0"][key] = value
+    opt.load_state_dict(state)
+
+
+def two_groups():
+    model = mlp()
+    params = model.parameters()
+    return optim.SGD([{"params": params[:2]}, {"params": params[2:], "lr": 1e-3}], lr=0.1)
+
+
+def clip_nan_gradient():
+    w = leaf(3)
+    w.grad = np.array([1.0, np.nan, 0.0])
+    nn.utils.clip_grad_norm_([w], 1.0, error_if_nonfinite=True)
+
+
+def one_cycle_past_its_end():
+    sched = optim.OneCycleLR(optim.SGD(mlp().parameters()), max_lr=0.1, total_steps=3)
+    for _ in range(4):
+        sched.step()
 
 
 def write_idx(path, array):
@@ -165,6 +211,20 @@ CATALOGUE = [
      tg.DTypeError, ["only floating tensors", "int64", "(3,)"]),
     ("requires_grad_ on a computed tensor", lambda: (leaf(2) * 2).requires_grad_(False),
      tg.GraphError, ["requires_grad_", "mul", "detach"]),
+    ("editing .data between forward and backward", lambda: edit_data_after_forward(False),
+     tg.GraphError, ["backward of mul", "'w'", "modified in place", "after backward()"]),
+    ("rebinding .data between forward and backward", lambda: edit_data_after_forward(True),
+     tg.GraphError, ["backward of mul", "'w'", "new array", "t.data = ", "after backward()"]),
+    ("an in-place op on a leaf that requires grad", lambda: leaf(3).add_(1), tg.GraphError,
+     ["add_", "leaf tensor that requires grad", "no_grad()", ".data"]),
+    ("an in-place op on a view of a leaf that requires grad", edit_view_of_leaf, tg.GraphError,
+     ["mul_", "view of a leaf tensor that requires grad", "no_grad()", "clone()"]),
+    ("using a tensor after an in-place op on its view", use_tensor_whose_view_was_edited,
+     tg.GraphError, ["mul: input 0", "shares its memory", "y[0] *= 2", "clone()"]),
+    ("fill_ with a tensor of several elements", lambda: (leaf(3) * 1).fill_(leaf(2)),
+     tg.ShapeError, ["fill_", "one element", "(2,)", "copy_"]),
+    ("copy_ of a shape that does not broadcast", lambda: (leaf(3) * 1).copy_(leaf(2)),
+     tg.ShapeError, ["copy_", "(2,)", "(3,)", "broadcast"]),
     ("gradcheck given float32", gradcheck_float32, tg.DTypeError,
      ["gradcheck", "float32", "float64"]),
     ("gradcheck with nothing to check", lambda: tg.gradcheck(lambda x: x, f32(2)), ValueError,
@@ -209,6 +269,36 @@ CATALOGUE = [
     ("targets that require grad in a loss",
      lambda: tg.cross_entropy(leaf(2, 3), Tensor(np.eye(3)[:2], requires_grad=True)),
      tg.GraphError, ["cross_entropy", "targets require grad", "detach()"]),
+    ("loading an optimizer state with betas out of range",
+     lambda: load_optimizer_state("betas", (1.5, 0.9)), tg.OptimizerError,
+     ["Adam.load_state_dict", "param_groups['0']", "betas[0]", "[0, 1)", "1.5"]),
+    ("loading an optimizer state whose amsgrad is the string 'False'",
+     lambda: load_optimizer_state("amsgrad", "False"), tg.OptimizerError,
+     ["amsgrad", "True or False", "'False'"]),
+    ("loading an optimizer state with a learning rate that is a string",
+     lambda: load_optimizer_state("lr", "0.1"), tg.OptimizerError,
+     ["lr must be a number", "'0.1'"]),
+    ("a parameter in two param groups",
+     lambda: (lambda o: o.add_param_group({"params": o.params[:1]}))(two_groups()),
+     tg.OptimizerError, ["add_param_group", "already in param group 0", "one group only"]),
+    ("a param group that is not a dict", lambda: two_groups().add_param_group([leaf(2)]),
+     tg.OptimizerError, ["add_param_group", "'params' entry"]),
+    ("a param group with a negative momentum",
+     lambda: optim.SGD([{"params": [leaf(2)], "momentum": -0.9}], lr=0.1), tg.OptimizerError,
+     ["SGD", "param group 0", "momentum must be >= 0", "-0.9"]),
+    ("clip_grad_norm_ of a NaN gradient with error_if_nonfinite", clip_nan_gradient,
+     tg.OptimizerError, ["clip_grad_norm_", "nan", "detect_anomaly", "error_if_nonfinite=False"]),
+    ("OneCycleLR stepped past total_steps", one_cycle_past_its_end, tg.OptimizerError,
+     ["OneCycleLR", "past total_steps=3", "number of batches"]),
+    ("ReduceLROnPlateau.step without the metric",
+     lambda: optim.ReduceLROnPlateau(optim.SGD(mlp().parameters())).step(), tg.OptimizerError,
+     ["ReduceLROnPlateau.step", "metric", "step(val_loss)"]),
+    ("ReduceLROnPlateau with an unknown mode",
+     lambda: optim.ReduceLROnPlateau(optim.SGD(mlp().parameters()), mode="minimize"),
+     tg.OptimizerError, ["ReduceLROnPlateau", "'min'", "'max'", "'minimize'"]),
+    ("a scheduler given a list instead of an optimizer",
+     lambda: optim.LinearLR([leaf(2)], total_iters=3), tg.OptimizerError,
+     ["LinearLR", "expected an optimizer", "list"]),
     ("mse_loss with shapes that would broadcast", lambda: nn.mse_loss(f32(2, 3), np.zeros((3,
                                                                                            2))),
      tg.ShapeError, ["mse_loss", "(2, 3)", "(3, 2)"]),
@@ -297,9 +387,57 @@ CATALOGUE = [
     ("labels and samples of different lengths",
      lambda: data.DataLoader(np.zeros((5, 2)), np.zeros(4), batch_size=2), tg.ShapeError,
      ["DataLoader", "(5, 2)", "(4,)"]),
+    ("a DataLoader batch size of zero", lambda: data.DataLoader(np.zeros((4, 2)), batch_size=0),
+     tg.ArgumentError, ["DataLoader", "batch_size must be positive", "0"]),
+    ("a DataLoader given something that is not a dataset",
+     lambda: data.DataLoader(7, batch_size=2), tg.ArgumentError,
+     ["DataLoader", "__len__ and __getitem__", "int"]),
+    ("a DataLoader given a dataset and labels",
+     lambda: data.DataLoader(data.TensorDataset(np.zeros((4, 2))), np.zeros(4), batch_size=2),
+     tg.ArgumentError, ["DataLoader", "TensorDataset(X, y)"]),
+    ("dataset samples of different shapes in one batch",
+     lambda: list(data.DataLoader([np.zeros(2), np.zeros(3)], batch_size=2, shuffle=False)),
+     tg.ShapeError, ["DataLoader", "(2,)", "(3,)", "collate_fn="]),
+    ("one_hot with num_classes 0", lambda: data.one_hot(np.array([0]), 0), tg.ArgumentError,
+     ["one_hot", "num_classes must be a positive int", "0"]),
+    ("train_test_split with test_size above 1",
+     lambda: data.train_test_split(np.zeros((4, 2)), np.zeros(4), test_size=1.5),
+     tg.ArgumentError, ["train_test_split", "(0, 1)", "1.5", "n_test="]),
     ("a one-hot label out of range", lambda: data.one_hot(np.array([0, 10]), 10),
      tg.OutOfRangeError, ["one_hot", "label 10", "0..9"]),
+    # jit
+    (".item() inside a jitted step", lambda: jit_twice(lambda x: (Tensor(x) * 2).sum().item()),
+     tg.JitError, [".item()", "test_error_catalogue.py", "return the tensor", "outside"]),
+    ("if on a tensor inside a jitted step", lambda: jit_twice(branch_on_tensor), tg.JitError,
+     ["bool(tensor)", "if t > 0", "reads a tensor's value"]),
+    ("NumPy work on the step's inputs inside a jitted step",
+     lambda: jit_twice(lambda x: Tensor(x / 255.0).sum(), vary=True), tg.JitError,
+     ["not an argument of the step", "Pass it as an argument", "tinygrad_np ops"]),
+    ("own random draws inside a jitted step",
+     lambda: jit_twice(lambda x: (Tensor(x) * Tensor(tg.get_rng().uniform(size=3))).sum()),
+     tg.JitError, ["random numbers", "nn.Dropout", "tinygrad_np.rand"]),
+    ("an in-place update inside a jitted step", lambda: jit_twice(in_place_update), tg.JitError,
+     ["in-place write", "optimizers' step()", "y = f(x)"]),
 ]
+
+
+def jit_twice(fn, vary=False):
+    step = tg.jit(fn)
+    for k in range(3):
+        step(np.full(3, float(k + 1) if vary else 1.0))
+
+
+def branch_on_tensor(x):
+    t = Tensor(x).sum()
+    if t > 0:
+        t = t * 2
+    return t
+
+
+def in_place_update(x):
+    t = Tensor(x)
+    t += 1
+    return t.sum()
 
 
 @pytest.mark.parametrize("call,exc,words", [row[1:] for row in CATALOGUE],

@@ -237,7 +237,7 @@ def test_demo_graph_only_draws_just_the_graph(tmp_path):
     run = subprocess.run([sys.executable, str(EXAMPLES / "demo.py"), "--graph-only", "--out",
                           str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert pngs(tmp_path) == ["graph.png"]
+    assert pngs(tmp_path) == ["backward.png", "graph.png"]
     assert "epoch" not in run.stdout
 
 

@@ -92,6 +92,8 @@ def promoted(name, arrays):
         target = np.result_type(*floats)
     elif name in FLOAT_RESULTS:
         target = np.dtype(np.float32)
+    elif name == "square":  # bool ** 2: PyTorch's int64, not NumPy's int8
+        return [a.astype(np.int64) if a.dtype == np.bool_ else a for a in arrays]
     else:
         return arrays
     return [a if a.dtype.kind == "f" else a.astype(target) for a in arrays]

@@ -32,6 +32,7 @@ from .errors import (
     ShapeError,
     TinygradError,
 )
+from .jit import JitError, jit
 from .memory import retain_freed_memory
 from .ops import (
     abs,

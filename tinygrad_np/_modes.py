@@ -25,6 +25,7 @@ class _State(threading.local):
         self.anomaly = False
         self.frame = None  # the innermost Module call running in this thread (a CallFrame)
         self.saved = []  # previous values of the switches, one entry per active manager
+        self.standin = None  # the old value of a tensor that x[i] op= v is writing back into
 
 
 state = _State()

@@ -1,6 +1,7 @@
 """Data for training: mini-batches, one-hot labels, splits, IDX files and the standard data sets.
 
-Everything here returns NumPy arrays; wrap a batch with ``Tensor(xb)`` when it enters a model.
+Everything here returns NumPy arrays (a dataset of Tensors gives Tensor batches); wrap a batch
+with ``Tensor(xb)`` when it enters a model.
 The core install is NumPy + graphviz, so the optional libraries (pooch for the download cache's
 location, tqdm for the progress bar, scikit-learn for ``digits()``) are imported inside the
 functions that need them: ``pip install 'tinygrad-np[data]'`` installs all three.
@@ -46,7 +47,14 @@ from pathlib import Path
 import numpy as np
 
 from . import _files
-from .errors import DataError, DTypeError, MissingDependencyError, OutOfRangeError, ShapeError
+from .errors import (
+    ArgumentError,
+    DataError,
+    DTypeError,
+    MissingDependencyError,
+    OutOfRangeError,
+    ShapeError,
+)
 from .random import get_rng
 from .tensor import Tensor
 
@@ -74,51 +82,158 @@ def _check_pair(fn: str, X: np.ndarray, y: np.ndarray) -> None:
                          f"same length (first dimension), got {len(X)} samples and {len(y)} labels")
 
 
+class TensorDataset:
+    """Samples from arrays or Tensors of equal length, as ``torch.utils.data.TensorDataset``:
+    ``dataset[i]`` is the tuple of their rows ``i`` (Tensors stay Tensors, without grad)."""
+
+    def __init__(self, *tensors):
+        if not tensors:
+            raise ArgumentError("TensorDataset: give at least one array or Tensor, as "
+                                "TensorDataset(X, y)")
+        arrays = [_as_array(t) for t in tensors]
+        for a in arrays:
+            if a.ndim == 0 or len(a) != len(arrays[0]):
+                raise ShapeError(f"TensorDataset: the arrays have shapes "
+                                 f"{', '.join(str(b.shape) for b in arrays)}; they need a first "
+                                 "dimension of the same length (one row per sample)")
+        self.tensors = tensors
+        self._arrays = arrays
+        self._kinds = [isinstance(t, Tensor) for t in tensors]
+
+    def __len__(self) -> int:
+        return len(self._arrays[0])
+
+    def __getitem__(self, index):
+        return self._rows(index)
+
+    def _rows(self, index) -> tuple:
+        return tuple(Tensor(a[index]) if is_tensor else a[index]
+                     for a, is_tensor in zip(self._arrays, self._kinds))
+
+
+def default_collate(samples: list):
+    """One batch from a list of samples: arrays, numbers and Tensors are stacked along a new
+    first axis (Tensors into a Tensor), tuples and dicts field by field, strings kept in a list.
+    """
+    first = samples[0]
+    if isinstance(first, (tuple, list)):
+        if any(len(s) != len(first) for s in samples):
+            raise ShapeError(f"DataLoader: the samples of a batch have {len(first)} and "
+                             f"{next(len(s) for s in samples if len(s) != len(first))} fields; "
+                             "every sample must have the same fields")
+        return tuple(default_collate(list(field)) for field in zip(*samples))
+    if isinstance(first, dict):
+        return {k: default_collate([s[k] for s in samples]) for k in first}
+    if isinstance(first, str):
+        return list(samples)
+    if isinstance(first, Tensor):
+        return Tensor(_stack([s.data for s in samples]))
+    if isinstance(first, (np.ndarray, np.generic, int, float, bool)):
+        return _stack([np.asarray(s) for s in samples])
+    raise ArgumentError(f"DataLoader: cannot batch samples of type {type(first).__name__}; "
+                        "return arrays, numbers, Tensors or tuples of them from __getitem__, or "
+                        "pass collate_fn= to batch them yourself")
+
+
+def _stack(arrays: list[np.ndarray]) -> np.ndarray:
+    shape = arrays[0].shape
+    for k, a in enumerate(arrays):
+        if a.shape != shape:
+            raise ShapeError(f"DataLoader: samples 0 and {k} of a batch have shapes {shape} and "
+                             f"{a.shape}; samples must have one shape to be stacked (pad them, "
+                             "or pass collate_fn= to batch them yourself)")
+    return np.stack(arrays)
+
+
 class DataLoader:
-    """Iterate over ``(xb, yb)`` mini-batches of NumPy arrays, reshuffled every epoch.
+    """Iterate over mini-batches, reshuffled every epoch.
+
+    Two forms. Arrays: ``DataLoader(X, y, batch_size=32)`` yields ``(xb, yb)`` NumPy arrays
+    (``DataLoader(X, batch_size=32)``: ``xb`` alone); Tensors are read as their arrays. A
+    dataset, as in PyTorch: any object with ``__len__`` and ``__getitem__`` (a
+    ``TensorDataset``, or your own class returning a sample, or a tuple of them), batched by
+    ``collate_fn`` (default: ``default_collate``, which stacks each field).
 
     ``for xb, yb in loader`` is one epoch; ``len(loader)`` is the number of batches in it. The last
     batch is smaller when ``batch_size`` does not divide the data, unless ``drop_last=True``.
+    ``shuffle`` is True by default (PyTorch's is False: pass ``shuffle=False`` for evaluation
+    order).
 
-    ``seed``: None draws each epoch's order from the global generator (so
-    ``tinygrad_np.manual_seed`` makes runs reproducible); an int or a ``numpy.random.Generator``
-    gives the loader its own stream, so the same seed replays the same sequence of epochs.
+    ``seed`` (or PyTorch's name, ``generator``): None draws each epoch's order from the global
+    generator (so ``tinygrad_np.manual_seed`` makes runs reproducible); an int or a
+    ``numpy.random.Generator`` gives the loader its own stream, so the same seed replays the same
+    sequence of epochs. The order is the same for arrays and for a dataset of the same length.
 
-    Copies: without shuffling every batch is a view of ``X`` and ``y``. With shuffling each batch is
-    gathered by fancy indexing from one permutation per epoch. That was faster than copying the
-    whole permuted data set once per epoch and slicing views from it (60,000 x 784 float32, batch
-    32: 27 ms against 44 ms per epoch here) and it does not hold a second copy of the data.
+    Copies: for arrays without shuffling every batch is a view of ``X`` and ``y``. With shuffling
+    each batch is gathered by fancy indexing from one permutation per epoch. That was faster than
+    copying the whole permuted data set once per epoch and slicing views from it (60,000 x 784
+    float32, batch 32: 27 ms against 44 ms per epoch here) and it does not hold a second copy of
+    the data. A ``TensorDataset`` is batched the same way, without a Python call per sample.
     """
 
-    def __init__(self, X, y, batch_size: int, shuffle: bool = True, drop_last: bool = False,
-                 seed: int | np.random.Generator | None = None):
-        X, y = _as_array(X), _as_array(y)
-        _check_pair("DataLoader", X, y)
+    def __init__(self, dataset, y=None, batch_size: int = 1, shuffle: bool = True,
+                 drop_last: bool = False, seed: int | np.random.Generator | None = None, *,
+                 collate_fn=None, generator: int | np.random.Generator | None = None):
+        if isinstance(y, (int, np.integer)) and not isinstance(y, bool) and batch_size == 1:
+            y, batch_size = None, y  # DataLoader(dataset, 32), PyTorch's positional batch_size
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise TypeError(f"DataLoader: batch_size must be an int, got {batch_size!r}")
+            raise ArgumentError(f"DataLoader: batch_size must be an int, got {batch_size!r}")
         if batch_size <= 0:
-            raise ValueError(f"DataLoader: batch_size must be positive, got {batch_size}")
-        self.X, self.y = X, y
+            raise ArgumentError(f"DataLoader: batch_size must be positive, got {batch_size}")
+        if seed is not None and generator is not None:
+            raise ArgumentError("DataLoader: pass seed= or generator=, not both (they are the "
+                                "same setting)")
+        array = isinstance(dataset, (np.ndarray, np.generic, Tensor))
+        array_like = array or isinstance(dataset, (list, tuple))
+        if y is not None and not array_like and hasattr(dataset, "__getitem__"):
+            raise ArgumentError(f"DataLoader: got a dataset ({type(dataset).__name__}) and y; a "
+                                "dataset returns its own labels from __getitem__: wrap arrays "
+                                "as TensorDataset(X, y), or pass arrays X, y")
+        if y is not None or array:  # the array form
+            arrays = [_as_array(dataset)] if y is None else [_as_array(dataset), _as_array(y)]
+            if y is not None:
+                _check_pair("DataLoader", *arrays)
+            elif arrays[0].ndim == 0:
+                raise ShapeError(f"DataLoader: X has shape {arrays[0].shape}: it needs a first "
+                                 "dimension that counts the samples")
+            self.X, self.y, self.dataset = arrays[0], (arrays[1] if y is not None else None), None
+            self._arrays, self._kinds = arrays, None
+        else:  # a dataset (a list of samples is one too)
+            if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+                raise ArgumentError(f"DataLoader: expected arrays (X, y) or a dataset with "
+                                    f"__len__ and __getitem__, got {type(dataset).__name__}")
+            self.dataset = dataset
+            fast = isinstance(dataset, TensorDataset) and collate_fn is None
+            self._arrays = dataset._arrays if fast else None
+            self._kinds = dataset._kinds if fast else None
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
-        self._rng = _own_rng(seed)
+        self.collate_fn = collate_fn if collate_fn is not None else default_collate
+        self._rng = _own_rng(seed if generator is None else generator)
 
     def __len__(self) -> int:
-        n = len(self.X)
+        n = len(self._arrays[0]) if self._arrays is not None else len(self.dataset)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self):
-        n, size = len(self.X), self.batch_size
+        arrays, size = self._arrays, self.batch_size
+        n = len(arrays[0]) if arrays is not None else len(self.dataset)
         stop = n - n % size if self.drop_last else n
-        if not self.shuffle:
-            for start in range(0, stop, size):
-                yield self.X[start:start + size], self.y[start:start + size]
-            return
-        order = get_rng(self._rng).permutation(n)
+        order = get_rng(self._rng).permutation(n) if self.shuffle else None
         for start in range(0, stop, size):
-            index = order[start:start + size]
-            yield self.X[index], self.y[index]
+            index = order[start:start + size] if order is not None else slice(start,
+                                                                               start + size)
+            if arrays is None:  # a dataset: one __getitem__ per sample, then collate
+                rows = range(n)[index] if order is None else index.tolist()
+                yield self.collate_fn([self.dataset[i] for i in rows])
+            elif self._kinds is not None:  # a TensorDataset: its arrays, fancy-indexed
+                yield tuple(Tensor(a[index]) if is_tensor else a[index]
+                            for a, is_tensor in zip(arrays, self._kinds))
+            elif len(arrays) == 1:
+                yield arrays[0][index]
+            else:
+                yield arrays[0][index], arrays[1][index]
 
 
 def one_hot(labels, num_classes: int | None = None, dtype=np.float32) -> np.ndarray:
@@ -133,12 +248,13 @@ def one_hot(labels, num_classes: int | None = None, dtype=np.float32) -> np.ndar
                          "whole-number labels with labels.astype(np.int64)")
     if num_classes is None:
         if labels.size == 0:
-            raise ValueError("one_hot: cannot infer num_classes from empty labels; pass "
-                             "num_classes=")
+            raise ArgumentError("one_hot: cannot infer num_classes from empty labels; pass "
+                                "num_classes=")
         num_classes = int(labels.max()) + 1
     elif isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
             or num_classes < 1:
-        raise ValueError(f"one_hot: num_classes must be a positive int, got {num_classes!r}")
+        raise ArgumentError(f"one_hot: num_classes must be a positive int, got "
+                            f"{num_classes!r}")
     outside = (labels < 0) | (labels >= num_classes)
     if outside.any():
         where = tuple(int(i) for i in np.argwhere(outside)[0])
@@ -168,13 +284,13 @@ def train_test_split(X, y, test_size: float = 0.25, *, n_test: int | None = None
     n = len(X)
     if n_test is None:
         if not 0 < test_size < 1:
-            raise ValueError(f"train_test_split: test_size is a fraction in (0, 1), got "
-                             f"{test_size!r}; pass n_test= for a number of samples")
+            raise ArgumentError(f"train_test_split: test_size is a fraction in (0, 1), got "
+                                f"{test_size!r}; pass n_test= for a number of samples")
         n_test = math.ceil(test_size * n)
     n_train = n - n_test if n_train is None else n_train
     if n_test < 0 or n_train < 0 or n_train + n_test > n:
-        raise ValueError(f"train_test_split: cannot take {n_train} training and {n_test} test "
-                         f"samples from {n}")
+        raise ArgumentError(f"train_test_split: cannot take {n_train} training and {n_test} "
+                            f"test samples from {n}")
     if not shuffle:
         train, test = slice(0, n_train), slice(n_train, n_train + n_test)
     else:

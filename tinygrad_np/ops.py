@@ -176,7 +176,13 @@ def _operands(op: str, a, b, floating: bool = False):
         target = get_default_dtype()
     else:
         return _as_operand(a, None), _as_operand(b, None)  # integers and bools: NumPy's rules
-    return _as_operand(a, target), _as_operand(b, target)
+    a2, b2 = _as_operand(a, target), _as_operand(b, target)
+    if not (_is_tensor(a2) or _is_tensor(b2)):  # integer tensors made float constants: the op
+        if isinstance(a2, np.ndarray):  # still needs a tensor to give its result the class
+            a2 = new_tensor(type(a if ta else b), a2, None)
+        else:
+            b2 = new_tensor(type(b if tb else a), b2, None)
+    return a2, b2
 
 
 def _kind(x) -> str:
@@ -332,8 +338,9 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a * b
+        need = ctx.needs_input_grad  # each factor is kept only for the other's gradient, so
+        ctx.save_for_backward(a if need[1] else None, b if need[0] else None)  # a later
+        return a * b  # write into a factor nobody needs is no error (as PyTorch)
 
     @staticmethod
     def backward(ctx, g):
@@ -350,7 +357,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         y = a / b
-        ctx.save_for_backward(b, y)
+        ctx.save_for_backward(b, y if ctx.needs_input_grad[1] else None)
         return y
 
     @staticmethod
@@ -470,6 +477,8 @@ def pow(a, b):
                                  ".astype('float32') first")
             if isinstance(b, float):
                 a = _float_input(a, "pow")  # integers to a fractional power: floats
+            elif a._data.dtype == np.bool_:  # bools to an integer power: int64, as PyTorch
+                a = new_tensor(type(a), a._data.astype(np.int64), None)  # (NumPy: int8)
         return Pow.apply(a, b)
     return _binary("pow", Pow, a, b)
 
@@ -512,7 +521,8 @@ def _constant_result(op: str, fn, a, b, proto=None):
     operand that is no number or array, so Python asks the other side: ``x == approx(1)``)."""
     if not isinstance(a, _ARRAY_LIKE) or not isinstance(b, _ARRAY_LIKE):
         return NotImplemented
-    proto = proto or (a if _is_tensor(a) else b)
+    if proto is None:  # not `proto or ...`: that asks for the truth value of a tensor
+        proto = a if _is_tensor(a) else b
     A, B = _data_of(a), _data_of(b)
     try:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -707,6 +717,25 @@ class Sqrt(Function):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         return g / (y * 2)
+
+
+class NormSqrt(Function):
+    """sqrt(s) of a sum of squares (norm, std)    ds = g / (2 y), 0 where y = 0
+    (the subgradient 0 at the minimum, as PyTorch's norm and std, not sqrt's inf * 0 = NaN)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, s):
+        y = np.sqrt(s)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        zero = y == 0
+        return _where(zero, 0.0, g / (_where(zero, 1.0, y) * 2))  # no inf even off the branch
 
 
 class Sin(Function):
@@ -1008,13 +1037,15 @@ def abs(x):
 
 
 def clamp(x, min=None, max=None):
-    """Clip to [min, max]; either bound may be None (``clip`` is the same). Tensor bounds give
-    ``minimum(maximum(x, min), max)``."""
+    """Clip to [min, max]; either bound may be None (``clip`` is the same). Bounds may be
+    tensors (broadcasting); the gradient goes to x where min <= x <= max, to a bound where x
+    is beyond it, as in PyTorch."""
     if min is None and max is None:
         raise ArgumentError("clamp: give at least one of min and max")
     if _is_tensor(min) or _is_tensor(max):
-        y = x if min is None else maximum(x, min)
-        return y if max is None else minimum(y, max)
+        # not maximum/minimum: they would split the gradient of an x sitting on a bound
+        y = x if min is None else where(lt(x, min), min, x)
+        return y if max is None else where(gt(y, max), max, y)
     return Clamp.apply(x, low=min, high=max)
 
 
@@ -1099,12 +1130,28 @@ class Prod(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         axes = ctx.axes if ctx.axes is not None else tuple(range(x.ndim))
+        if _is_tensor(x) and (x._data == 0).any():  # create_graph: the masks below are
+            return g.reshape(ctx.keep) * _prod_of_others(x, axes)  # constants, wrong there
         is_zero = x == 0
         zeros = is_zero.sum(axis=axes, keepdims=True)
         nonzero = _where(is_zero, 1.0, x)
         others = _prod(nonzero, axes)  # the product of the non-zero elements
         share = _where(zeros == 0, others / nonzero, _where((zeros == 1) & is_zero, others, 0.0))
         return g.reshape(ctx.keep) * share
+
+
+def _prod_of_others(x, axes: tuple):
+    """For each element of Tensor ``x``, the product of the other elements over ``axes``, as
+    a differentiable product (each element replaced by 1 in its own copy of the row), so it
+    is right at zeros to any order. Used by create_graph only, where x holds a zero."""
+    rest = [k for k in range(x.ndim) if k not in axes]
+    order = tuple(rest) + tuple(axes)
+    xt = Permute.apply(x, axes=order)
+    lead = xt.shape[:len(rest)]
+    n = math.prod(xt.shape[len(rest):])
+    rows = Where.apply(np.eye(n, dtype=bool), 1.0, Reshape.apply(xt, shape=lead + (1, n)))
+    others = Reshape.apply(Prod.apply(rows, axes=(len(lead) + 1,)), shape=xt.shape)
+    return Permute.apply(others, axes=tuple(int(k) for k in np.argsort(order)))
 
 
 class Cumsum(Function):
@@ -1433,22 +1480,38 @@ class ScatterAlong(Function):
 
 class IndexPut(Function):
     """x with value written at index (``x[index] = value``)
-                        dx = g with zeros at index       dvalue = g[index]"""
+                        dx = g with zeros at index       dvalue = g[index]
+    (where an advanced index repeats a place, only the value written last, the one NumPy
+    keeps, gets its gradient)"""
 
     array_mode = True
 
     @staticmethod
     def forward(ctx, x, value, index):
         ctx.index = index
+        ctx.kept = None if _is_basic_index(index) else _last_writes(x.shape, index)
         return _put(x, index, value)
 
     @staticmethod
     def backward(ctx, g):
         need = ctx.needs_input_grad
-        gx = None
+        gx = gv = None
         if need[0]:
             gx = IndexPut.apply(g, 0.0, ctx.index) if _is_tensor(g) else _put(g, ctx.index, 0)
-        return gx, (g[ctx.index] if need[1] else None), None
+        if need[1]:
+            gv = g[ctx.index] if ctx.kept is None else _where(ctx.kept, g[ctx.index], 0.0)
+        return gx, gv, None
+
+
+def _last_writes(shape: tuple, index):
+    """For ``x[index] = value`` with an advanced index: which of the selected places are the
+    last write to their element (None when no element is selected twice)."""
+    ids = np.full(shape, -1, dtype=np.int64)
+    selected = ids[index].shape
+    order = np.arange(math.prod(selected)).reshape(selected)
+    ids[index] = order
+    kept = ids[index] == order
+    return None if kept.all() else kept
 
 
 def _put(x: np.ndarray, index, value) -> np.ndarray:
@@ -2923,8 +2986,9 @@ def var(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, correct
 
 def std(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, correction=None,
         unbiased=None, ddof=None):
-    """Standard deviation: sqrt of ``var`` with the same arguments"""
-    return sqrt(var(x, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction,
+    """Standard deviation: sqrt of ``var`` with the same arguments (gradient 0 where it is 0,
+    as PyTorch)"""
+    return NormSqrt.apply(var(x, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction,
                     unbiased=unbiased, ddof=ddof))
 
 

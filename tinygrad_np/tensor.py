@@ -60,10 +60,15 @@ class Tensor(TensorBase):
                 "to .detach()"
             )
         arrays = [x._data if isinstance(x, TensorBase) else x for x in inputs]
+        written = []
         if "out" in kwargs:
+            written = [o for o in kwargs["out"] if isinstance(o, TensorBase)]
             kwargs["out"] = tuple(o._data if isinstance(o, TensorBase) else o
                                   for o in kwargs["out"])
-        return getattr(ufunc, method)(*arrays, **kwargs)
+        result = getattr(ufunc, method)(*arrays, **kwargs)
+        for o in written:  # a write into a tensor's array, as t.data op= ... is
+            note_write(o)
+        return result
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         stamp = None
@@ -446,17 +451,24 @@ class Tensor(TensorBase):
         return _in_place(self, lambda x, _: ops.clamp(x, min, max), None, None, "clamp_")
 
     def zero_(self):
-        return self.fill_(0)
+        return _overwrite(self, np.asarray(0), "zero_")
 
     def fill_(self, value):
-        """Set every element to ``value`` (no gradient flows to what was there)."""
+        """Set every element to ``value``, a number or a one-element tensor (a gradient flows to
+        a value that requires grad, none to what was there)."""
+        if isinstance(value, TensorBase) and value._requires_grad and state.grad_enabled:
+            if value._data.size != 1:
+                raise ShapeError(f"fill_: the value must be a number or a tensor with one "
+                                 f"element, got shape {value.shape}; use copy_ to copy a tensor")
+            return _in_place(self, _put_everywhere, value.reshape(()), None, "fill_")
         return _overwrite(self, np.asarray(value._data if isinstance(value, TensorBase)
                                            else value), "fill_")
 
     def copy_(self, src):
         """Copy ``src`` (a Tensor or array, broadcast to this shape) into this tensor."""
         if isinstance(src, TensorBase) and src._requires_grad and state.grad_enabled:
-            return _in_place(self, lambda x, s: ops.add(x * 0, s), src, None, "copy_")
+            _check_broadcasts(src._data, self, "copy_")
+            return _in_place(self, _put_everywhere, src, None, "copy_")
         return _overwrite(self, np.asarray(src._data if isinstance(src, TensorBase) else src),
                           "copy_")
 
@@ -615,10 +627,11 @@ class Tensor(TensorBase):
         return ops.logsumexp(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def norm(self, p=2, dim=None, keepdim=False):
-        """The p-norm over everything (or ``dim``): p = 2 (default), 1, inf or any number"""
+        """The p-norm over everything (or ``dim``): p = 2 (default), 1, inf or any number;
+        for p = 2 the gradient at a zero norm is 0, as in PyTorch"""
         x = ops._float_input(self, "norm")
         if p == 2:
-            return ops.sqrt(ops.sum(x * x, dim, keepdim))
+            return ops.NormSqrt.apply(ops.sum(x * x, dim, keepdim))
         if p == 1:
             return ops.sum(ops.abs(x), dim, keepdim)
         if p in (float("inf"), "inf"):
@@ -804,7 +817,7 @@ def _leaf_error(t, what: str) -> GraphError:
     )
 
 
-def _in_place(self, op, other, ufunc, what: str):
+def _in_place(self, op, other, ufunc, what: str, writeback: bool = False):
     """``self <- op(self, other)`` in place, with PyTorch's rules.
 
     Under ``no_grad()`` (or when nothing involved requires grad) the array is updated in place.
@@ -831,9 +844,25 @@ def _in_place(self, op, other, ufunc, what: str):
         return _overwrite(self, op(self.detach(), other)._data, what)
     if self._ctx is None and self._requires_grad:
         raise _leaf_error(self, what)
+    family = self._stamp
+    if family is not None and len(family) > 1 and family[2]:
+        raise GraphError(
+            f"{what}: this tensor (shape {self.shape}) is a view of a leaf tensor that requires "
+            "grad (it shares the leaf's memory), so an in-place operation on it would change "
+            "the leaf; wrap the update in no_grad(), or clone() the view first"
+        )
     old = new_tensor(Tensor, self._data, self._ctx, self._index, shared_stamp(self))
     old._requires_grad = self._requires_grad
-    new = op(old, other)
+    if other is self:  # y += y: both operands are the old value (self is about to be the new)
+        other = old
+    if writeback:  # x[i] op= v: the view's new values go back where they came from
+        state.standin = old
+        try:
+            new = op(old, other)
+        finally:
+            state.standin = None
+    else:
+        new = op(old, other)
     _check_fits(self, new._data, what)
     ctx = new._ctx
     if ctx is not None and any(s is self._data for s in ctx.saved_tensors):
@@ -849,6 +878,12 @@ def _in_place(self, op, other, ufunc, what: str):
         from .autograd import function
 
         ctx.stamp = function._last_write  # this write is the op's own
+        ctx.replaced = old  # ops that used this tensor before still mean the old value
+        function._rebased = True
+        family = self._stamp
+        if len(family) > 1:  # views share this memory: their graphs describe the old values
+            family[1] = ctx.stamp
+            function._view_edits = True
     return self
 
 
@@ -867,7 +902,8 @@ def _overwrite(self, values: np.ndarray, what: str):
         if self._ctx is None:
             raise _leaf_error(self, what)
         # a computed tensor stays in the graph, with a zero gradient to its old value
-        return _in_place(self, lambda x, v: ops.add(ops.mul(x, 0), v), values, None, what)
+        _check_broadcasts(values, self, what)
+        return _in_place(self, _put_everywhere, values, None, what)
     try:
         np.copyto(self._data, values, casting="same_kind")
     except (TypeError, ValueError):
@@ -876,6 +912,23 @@ def _overwrite(self, values: np.ndarray, what: str):
                          f"and dtype {self.dtype}") from None
     note_write(self)
     return self
+
+
+def _put_everywhere(x, values):
+    """``values`` broadcast to x's shape, recorded so that x's old values get a zero gradient
+    (a put at every index: not x * 0 + values, which saves the old values and turns an inf
+    among them into NaN)."""
+    return ops.IndexPut.apply(x, values, Ellipsis)
+
+
+def _check_broadcasts(values: np.ndarray, self, what: str) -> None:
+    try:
+        fits = np.broadcast_shapes(np.shape(values), self.shape) == self.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"{what}: values of shape {np.shape(values)} do not broadcast to this "
+                         f"tensor's shape {self.shape}")
 
 
 def _set_item(self, index, value) -> None:
@@ -898,7 +951,9 @@ def _set_item(self, index, value) -> None:
         return
     if not isinstance(value, TensorBase):
         value = np.asarray(value, dtype=self._data.dtype)
-    _in_place(self, lambda x, v: ops.IndexPut.apply(x, v, index), value, None, "setitem")
+    writeback = isinstance(value, TensorBase) and np.shares_memory(value._data, self._data)
+    _in_place(self, lambda x, v: ops.IndexPut.apply(x, v, index), value, None, "setitem",
+              writeback)
 
 
 # --- building tensors ----------------------------------------------------------------------------

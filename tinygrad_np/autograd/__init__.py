@@ -79,7 +79,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         outputs, seeds, retain_graph=create_graph if retain_graph is None else retain_graph,
         create_graph=create_graph, inputs=inputs_list, accumulate=False,
         allow_unused=allow_unused or materialize_grads, foreign=foreign)
-    out = []
+    out, given = [], set()
     for t in inputs_list:
         g = results.get(t)
         if g is None:
@@ -88,7 +88,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         elif isinstance(g, TensorBase):
             out.append(g)
         else:
-            owned = g.base is None and g.flags.writeable and id(g) not in foreign
+            # one array may be the gradient of two inputs (a + b): each gets its own
+            owned = (g.base is None and g.flags.writeable and id(g) not in foreign
+                     and id(g) not in given)
+            given.add(id(g))
             out.append(new_tensor(type(t), g if owned else g.copy(), None))
     return tuple(out)
 

@@ -35,6 +35,7 @@ def toposort(*roots: TensorBase, include_constants: bool = False) -> list:
     """
     order, seen = [], set()  # Tensors hash by identity, so they key sets directly
     stack = [(r, False) for r in reversed(roots)]
+    rebased = _fn._rebased
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -46,11 +47,32 @@ def toposort(*roots: TensorBase, include_constants: bool = False) -> list:
         stack.append((node, True))
         ctx = node._ctx
         if ctx is not None:
+            if rebased:
+                _inputs_as_used(ctx)
             for parent in reversed(ctx.inputs):
                 if isinstance(parent, TensorBase) and parent not in seen and (
                         include_constants or parent._requires_grad):
                     stack.append((parent, False))
     return order
+
+
+def _inputs_as_used(ctx: Context) -> None:
+    """Point ``ctx`` at its inputs as they were when it ran.
+
+    An in-place op recorded on a tensor (``y.mul_(3)``) makes that tensor object stand for
+    its own result, keeping the old node as ``replaced``; an op that used ``y`` before the
+    edit (its clock reading is older than the edit's) still means the old node.
+    """
+    inputs = ctx.inputs
+    fixed = tuple(_as_of(a, ctx.stamp) if isinstance(a, TensorBase) else a for a in inputs)
+    if any(f is not a for f, a in zip(fixed, inputs)):
+        ctx.inputs = fixed
+
+
+def _as_of(t, stamp: int):
+    while t._ctx is not None and t._ctx.stamp > stamp and t._ctx.replaced is not None:
+        t = t._ctx.replaced
+    return t
 
 
 def seed_for(root, gradient, create_graph: bool, where: str):
@@ -95,6 +117,10 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
     ``create_graph``). ``foreign`` holds ids of seed arrays the caller owns (never kept as a
     ``.grad``).
     """
+    tracer = _fn._tracer
+    if tracer is not None:  # tinygrad_np.jit is recording a step: it compiles this backward
+        tracer.on_backward(roots, seeds, create_graph=create_graph, inputs=inputs,
+                           accumulate=accumulate, foreign=foreign)
     order = toposort(*roots)
     wanted = None if inputs is None else set(inputs)
     needed = None if wanted is None else _leading_to(order, wanted)
@@ -105,6 +131,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
     foreign = set(foreign)
     results, retained, done = {}, {}, []
     multi: dict = {}  # ctx of a multi-output op -> [gradients so far, outputs still to visit]
+    siblings = None  # multi-output op -> how many of its outputs the walk visits (made once)
     for node in reversed(order):
         ctx = node._ctx
         g = grads.pop(node, None)
@@ -128,7 +155,9 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
         else:  # run the op's backward once, when its last output has its gradient
             entry = multi.get(ctx)
             if entry is None:
-                entry = multi[ctx] = [[None] * ctx.n_outputs, _siblings_in(ctx, order)]
+                if siblings is None:
+                    siblings = _siblings_in(order)
+                entry = multi[ctx] = [[None] * ctx.n_outputs, siblings[ctx]]
             if g is not None:
                 entry[0][node._index] = g
             entry[1] -= 1
@@ -161,8 +190,11 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
         for ctx in done:
             ctx.saved_tensors = ()
             ctx.freed = True
+            ctx.arrays = None  # (an input given a new array since would keep the old alive)
             if ctx.stash is not None:
                 ctx.stash = None
+    if tracer is not None:
+        tracer.after_backward()
     return results
 
 
@@ -177,15 +209,23 @@ def _leading_to(order: list, wanted: set) -> set:
     return needed
 
 
-def _siblings_in(ctx: Context, order: list) -> int:
-    """How many outputs of a multi-output op the walk will visit."""
-    members = set(order)
-    return sum(1 for ref in ctx.outputs if (o := ref()) is not None and o in members)
+def _siblings_in(order: list) -> dict:
+    """For each multi-output op, how many of its outputs the walk will visit (a stand-in for
+    an output the caller dropped counts as that output). One pass for the whole walk."""
+    counts: dict = {}
+    for node in order:
+        ctx = node._ctx
+        if ctx is not None and ctx.n_outputs > 1:
+            counts[ctx] = counts.get(ctx, 0) + 1
+    return counts
 
 
 def _run_hooks(node, g, tensor_mode: bool, foreign: set):
     """Call the tensor's hooks in order; each may return a replacement gradient."""
     for hook in list(node._hooks.values()):
+        if not tensor_mode:
+            foreign.add(id(g))  # the hook may keep the Tensor it is given: never adopt its
+            # array as a .grad, which a later backward would add into in place
         arg = g if tensor_mode else new_tensor(type(node), g, None)
         out = hook(arg)
         if out is None:
@@ -283,23 +323,22 @@ def _check_count(fn, result, inputs) -> None:
 def _zeros_for_missing(ctx, node, g_all, tensor_mode: bool) -> list:
     """Zeros for the outputs that received no gradient (PyTorch's materialize_grads)."""
     out = []
-    for x, o in zip(g_all, _outputs(ctx, node)):
-        if x is None:
-            x = np.zeros_like(o._data)
+    for x, (shape, dtype) in zip(g_all, ctx.output_meta):
+        if x is None:  # (from the shape: the caller may have dropped that output)
+            x = np.zeros(shape, dtype)
             if tensor_mode:
                 x = new_tensor(type(node), x, None)
         out.append(x)
     return out
 
 
-def _outputs(ctx, node) -> list:
+def _output(ctx, node, saved: _Output):
+    """The output a Function saved: the tensor, or, if the caller dropped it, a stand-in for
+    it (its array, made by the same op), so a create_graph backward still goes through it."""
     if ctx.n_outputs == 1:
-        return [node]
-    outs = [ref() for ref in ctx.outputs]
-    if any(o is None for o in outs):
-        raise GraphError(f"backward of {op_name(ctx.fn)}: an output was freed before backward "
-                         "and its gradient cannot be made as zeros")
-    return outs
+        return node
+    out = ctx.outputs[saved.index]()
+    return out if out is not None else new_tensor(type(node), saved.data, ctx, saved.index)
 
 
 def _fit(fn, i: int, inp, gi, tensor_mode: bool, user: bool):
@@ -362,7 +401,7 @@ def _resolve_saved(ctx: Context, node) -> tuple:
     out = []
     for s in ctx.saved_tensors:
         if isinstance(s, _Output):
-            out.append(_outputs(ctx, node)[s.index])
+            out.append(_output(ctx, node, s))
         elif ctx.fn.array_mode and isinstance(s, np.ndarray):
             if s is node._data:
                 out.append(node)
@@ -381,7 +420,7 @@ def _resolve_saved(ctx: Context, node) -> tuple:
 def _owner(ctx: Context, node, saved):
     """The tensor whose array a saved value is, or None for the op's own constants."""
     if isinstance(saved, _Output):
-        return _outputs(ctx, node)[saved.index]
+        return _output(ctx, node, saved)
     if isinstance(saved, TensorBase):
         return saved
     if saved is node._data:
@@ -396,6 +435,8 @@ def _check_writes(ctx: Context, node) -> None:
     """Raise if an array this op saved was written in place after the op ran."""
     for s in ctx.saved_tensors:
         t = _owner(ctx, node, s)
+        if t is None and ctx.arrays is not None:
+            _check_rebound(ctx, s)
         if t is not None and t._stamp is not None and t._stamp[0] > ctx.stamp:
             where = f" (created at {ctx.trace})" if ctx.trace else ""
             raise GraphError(
@@ -403,6 +444,21 @@ def _check_writes(ctx: Context, node) -> None:
                 f"place after {op_name(ctx.fn)} saved it for backward, so its gradient would be "
                 "wrong. Make the edit after backward() (an optimizer step, a load_state_dict, "
                 "t.data *= ...), work on a copy (x.clone()), or run the forward again"
+            )
+
+
+def _check_rebound(ctx: Context, saved) -> None:
+    """Raise if ``saved`` was an input's array and that input has been given a new one
+    (``t.data = array``): backward would use the old values for a tensor that now holds
+    others."""
+    for a, arr in zip(ctx.inputs, ctx.arrays):
+        if arr is saved and isinstance(a, TensorBase) and a._data is not saved:
+            where = f" (created at {ctx.trace})" if ctx.trace else ""
+            raise GraphError(
+                f"backward of {op_name(ctx.fn)}{where}: {_describe(a, None)} was given a new "
+                f"array (t.data = ...) after {op_name(ctx.fn)} saved its old values for "
+                "backward, so its gradient would be wrong. Replace .data after backward(), "
+                "or run the forward again"
             )
 
 

@@ -40,7 +40,7 @@ import numpy as np
 
 from .. import _kernels, _modes
 from .._modes import state as _state
-from ..errors import AnomalyError, NotDefinedError
+from ..errors import AnomalyError, GraphError, NotDefinedError
 
 # --- the tensor as the engine sees it ----------------------------------------------------------
 
@@ -77,6 +77,11 @@ def new_tensor(cls, data: np.ndarray, ctx, index: int = 0, stamp=None):
 _clock = itertools.count(1)
 _clock_lock = threading.Lock()
 _last_write = 0  # the clock reading of the most recent tracked write, anywhere
+_rebased = False  # True once an in-place op was recorded (the walk then checks each edge)
+_view_edits = False  # True once one was recorded on memory that views share (ops then check)
+
+# ``tinygrad_np.jit`` sets this while it records a step (None otherwise: one global read per op)
+_tracer = None
 
 
 def note_write(t: TensorBase) -> None:
@@ -93,6 +98,8 @@ def note_write(t: TensorBase) -> None:
             t._stamp = stamp = [0]
         stamp[0] = tick
         _last_write = tick
+    if _tracer is not None:
+        _tracer.on_write((t,))
 
 
 def note_writes(tensors) -> None:
@@ -106,6 +113,8 @@ def note_writes(tensors) -> None:
                 t._stamp = stamp = [0]
             stamp[0] = tick
         _last_write = tick
+    if _tracer is not None:
+        _tracer.on_write(tensors)
 
 
 def shared_stamp(t: TensorBase) -> list:
@@ -126,12 +135,13 @@ def version(t: TensorBase) -> int:
 
 class _Output:
     """Stands in ``ctx.saved_tensors`` for one of the op's own outputs (holding the output
-    itself would make a reference cycle output -> ctx -> output)."""
+    itself would make a reference cycle output -> ctx -> output). It keeps the output's array,
+    so backward still has the values if the caller dropped that output."""
 
-    __slots__ = ("index",)
+    __slots__ = ("index", "data")
 
-    def __init__(self, index: int):
-        self.index = index
+    def __init__(self, index: int, data: np.ndarray):
+        self.index, self.data = index, data
 
 
 class Context:
@@ -157,6 +167,8 @@ class Context:
     stash = None  # what a speed kernel keeps from its forward for its backward
     stamp = 0
     frame = None
+    arrays = None  # a primitive's input arrays as forward received them
+    replaced = None  # for an in-place op: the tensor standing for the value it overwrote
 
     def save_for_backward(self, *values) -> None:
         self.saved_tensors = values
@@ -253,19 +265,26 @@ class Function:
             else:
                 needs.append(False)
                 arrays.append(a)
+        if _view_edits:
+            _check_views(cls, args, state)
         ctx = Context()
+        ctx.fn = cls
         ctx.needs_input_grad = tuple(needs)
         if record:
-            ctx.fn, ctx.inputs, ctx.attrs = cls, args, kwargs
+            ctx.inputs, ctx.attrs = args, kwargs
         if not cls.array_mode:
-            ctx.fn = cls
             return _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state)
         if cls.fast_forward is not None and _kernels.ENABLED:
             y = cls.fast_forward(ctx, *arrays, **kwargs)
         else:
             y = cls.forward(ctx, *arrays, **kwargs)
         if type(y) is not np.ndarray:
-            y = np.asarray(y)  # NumPy reductions return scalars for 0-d results
+            # NumPy returns scalars for 0-d results: the output becomes a 0-d array, and a
+            # saved scalar output must become that same array, or a create_graph backward
+            # would take it for a constant of the formula (no second derivative through it)
+            scalar, y = y, np.asarray(y)
+            if record and ctx.saved_tensors:
+                ctx.saved_tensors = tuple(y if s is scalar else s for s in ctx.saved_tensors)
         out = object.__new__(type(proto))  # new_tensor, inlined: this is the hottest path
         out._data = y
         out._grad = None
@@ -279,6 +298,7 @@ class Function:
             out._ctx = ctx
             ctx.stamp = _last_write
             ctx.frame = state.frame
+            ctx.arrays = arrays  # so backward can tell an input given a new array (t.data = a)
             if state.anomaly:
                 _anomaly_record(ctx, (out,))
         else:
@@ -286,6 +306,8 @@ class Function:
             out._ctx = None
             if state.anomaly:
                 _check_finite_output(cls, (out,), args)
+        if _tracer is not None:
+            _tracer.on_apply(cls, ctx, args, kwargs, out)
         return out
 
 
@@ -297,8 +319,44 @@ def _alias_stamp(y: np.ndarray, args) -> list | None:
         if isinstance(a, TensorBase):
             d = a._data
             if d is y or d is base or d.base is base:
-                return shared_stamp(a)
+                stamp = shared_stamp(a)
+                if len(stamp) == 1:  # now a view family: [tick, tick of the last in-place op
+                    stamp.extend((0, False))  # recorded through it, holds a grad leaf's memory]
+                if a._ctx is None and a._requires_grad:
+                    stamp[2] = True
+                return stamp
     return None
+
+
+def _check_views(cls, args, state) -> None:
+    """Refuse an input whose memory an in-place op recorded on a view of it (or on the tensor
+    it is a view of) changed after it was computed: its graph describes the old values.
+
+    (PyTorch rebuilds such a tensor's graph; here an op on it raises instead.) Leaves that
+    require grad are variables and a detached tensor is a constant: their values are what
+    they are.
+    """
+    for i, a in enumerate(args):
+        if not isinstance(a, TensorBase) or a is state.standin:
+            continue
+        stamp = a._stamp
+        if stamp is None or len(stamp) == 1 or not stamp[1]:
+            continue
+        if a._ctx is not None:
+            fresh = a._ctx.stamp
+        elif a._requires_grad or a._index is not None:
+            continue
+        else:
+            fresh = 0  # a constant you made, whose view now depends on a tensor that requires grad
+        if stamp[1] > fresh:
+            what = "a constant tensor" if a._ctx is None else f"the output of {op_name(a._ctx.fn)}"
+            raise GraphError(
+                f"{op_name(cls)}: input {i} ({what} of shape {tuple(a._data.shape)}) shares its "
+                "memory with a view (or the tensor it is a view of) that an in-place op changed "
+                "after it was computed (v = y[0]; v.mul_(2)), so its values no longer match its "
+                "graph and its gradient would be wrong. Write through the tensor you use next "
+                "(y[0] *= 2 is recorded on y), or clone() the view before changing it in place"
+            )
 
 
 def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
@@ -323,7 +381,8 @@ def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
         out = new_tensor(type(proto), r._data, ctx if keep else None, len(made),
                          _alias_stamp(r._data, args))
         # what forward saved of this output now stands for the recorded output
-        ctx.saved_tensors = tuple(_Output(len(made)) if s is r else s for s in ctx.saved_tensors)
+        ctx.saved_tensors = tuple(_Output(len(made), r._data) if s is r else s
+                                  for s in ctx.saved_tensors)
         outputs.append(out)
         made.append(out)
     ctx.n_outputs = len(made)
@@ -331,10 +390,14 @@ def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
         ctx.stamp = _last_write
         ctx.frame = state.frame
         ctx.outputs = tuple(weakref.ref(o) for o in made)
+        # shapes and dtypes: the zero gradient of an output the caller dropped
+        ctx.output_meta = tuple((o._data.shape, o._data.dtype) for o in made)
         if state.anomaly:
             _anomaly_record(ctx, made)
     elif state.anomaly:
         _check_finite_output(cls, made, args)
+    if _tracer is not None:
+        _tracer.on_apply(cls, ctx, args, kwargs, None)
     return outputs[0] if single else tuple(outputs)
 
 

@@ -5,10 +5,10 @@
 loss modules, with PyTorch's names and arguments); ``functional.py`` their functions
 (``import tinygrad_np.nn.functional as F``); ``init.py`` the weight initializers; ``losses.py``
 the loss functions and ``accuracy``; ``checkpoint.py`` atomic ``save`` / ``load`` of state
-dicts.
+dicts; ``utils.py`` gradient clipping (``nn.utils.clip_grad_norm_``).
 """
 
-from . import functional, init
+from . import functional, init, utils
 from .checkpoint import load, save
 from .layers import (
     ELU,
@@ -64,5 +64,5 @@ __all__ = [
     "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleDict", "ModuleList", "NLLLoss",
     "Parameter", "ReLU", "ReLU6", "SiLU", "Sequential", "Sigmoid", "Softmax", "Softplus", "Tanh",
     "Unflatten", "accuracy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "cross_entropy", "functional", "init", "load", "mse_loss", "nll_loss", "save",
+    "cross_entropy", "functional", "init", "load", "mse_loss", "nll_loss", "save", "utils",
 ]

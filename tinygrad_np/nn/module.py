@@ -51,8 +51,9 @@ def _members(module):
             if id(value) in seen:
                 continue
             seen.add(id(value))
-            items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
-            if items and _may_hold([v for _, v in items]):
+            # look at the item types first, in C: a list of a million floats is never walked
+            if _may_hold(value.values() if isinstance(value, dict) else value):
+                items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
                 stack.extend((f"{name}.{k}", v) for k, v in reversed(items))
 
 
