@@ -6,6 +6,7 @@ that seed's own script; this file holds only the plumbing the scripts share.
 
 import argparse
 import os
+import re
 import time
 
 import matplotlib
@@ -121,18 +122,21 @@ class Stopwatch:
     """Times each ``with watch:`` block (one epoch of training, never evaluation).
 
     The median lap is the number to quote on a shared machine: a burst of load from other
-    processes slows a few laps, not the middle one.
+    processes slows a few laps, not the middle one. ``cpu_laps`` are this process's CPU seconds
+    in the same blocks: with one BLAS thread they leave out the time spent waiting for a core,
+    so they stay near an idle machine's lap under load (shared caches still cost something).
     """
 
     def __init__(self):
-        self.laps = []
+        self.laps, self.cpu_laps = [], []
 
     def __enter__(self):
-        self._start = time.perf_counter()
+        self._start, self._cpu = time.perf_counter(), time.process_time()
         return self
 
     def __exit__(self, *exc):
         self.laps.append(time.perf_counter() - self._start)
+        self.cpu_laps.append(time.process_time() - self._cpu)
 
     @property
     def seconds(self) -> float:
@@ -142,9 +146,14 @@ class Stopwatch:
     def median(self) -> float:
         return float(np.median(self.laps))
 
+    @property
+    def cpu_median(self) -> float:
+        return float(np.median(self.cpu_laps))
+
     def report(self, unit: str = "epoch") -> str:
         return (f"{self.median:.3g} s per {unit} (median of {len(self.laps)}; mean "
-                f"{self.seconds / len(self.laps):.3g}; training only)")
+                f"{self.seconds / len(self.laps):.3g}; training only; CPU time "
+                f"{self.cpu_median:.3g} s)")
 
 
 def save(fig, out_dir: str, name: str) -> str:
@@ -161,11 +170,13 @@ def plot_curves(out_dir: str, name: str, title: str, xlabel: str, loss: dict, ac
     """Loss (left) and accuracy (right) curves; each dict maps a legend label to a series."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     for ax, series, ylabel in ((ax_loss, loss, "loss"), (ax_acc, accuracy, "accuracy")):
-        # test curves dashed; "X train" and "X test" share X's colour when there are several X
-        groups = [label.replace("test", "").replace("train", "").strip() for label in series]
+        # held-out (test or val) curves dashed; "X train" and "X test" share X's colour when
+        # there are several X
+        groups = [re.sub(r"\b(test|val|train)\b", "", label).strip() for label in series]
         colours = {g: f"C{i}" for i, g in enumerate(dict.fromkeys(groups))}
         for (label, values), group in zip(series.items(), groups):
-            ax.plot(np.arange(1, len(values) + 1), values, "--" if "test" in label else "-",
+            held_out = re.search(r"\b(test|val)\b", label)
+            ax.plot(np.arange(1, len(values) + 1), values, "--" if held_out else "-",
                     color=colours[group] if len(colours) > 1 else None, label=label)
         ax.set_xlabel(xlabel)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

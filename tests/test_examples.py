@@ -260,3 +260,132 @@ def test_demo_without_dot_keeps_the_dot_source_and_says_in_one_line_how_to_draw_
     if shutil.which("dot"):  # and the command it prints does make graph.png
         subprocess.run(shlex.split(command), check=True)
         assert pngs(out) == ["curves.png", "digits.png", "graph.png"]
+
+
+# --- the CNN -----------------------------------------------------------------------------------
+
+def test_mnist_cnn_runs_learns_and_draws(fake_mnist, tmp_path, capsys):
+    mnist_cnn = load_example("mnist_cnn")
+    h = mnist_cnn.main(["--limit", "640", "--epochs", "3", "--out", str(tmp_path)])
+    assert h["train loss"][-1] < h["train loss"][0]
+    assert h["test loss"][-1] < h["test loss"][0]
+    assert h["test"][-1] > 0.5  # ten classes: chance is 0.1
+    out = capsys.readouterr().out
+    assert "epoch 3/3: train loss" in out and "s per epoch (median of 3" in out
+    expected = ["mnist_cnn_mnist_curves.png", "mnist_cnn_mnist_predictions.png"]
+    if h["wrong"]:
+        expected.insert(1, "mnist_cnn_mnist_mistakes.png")
+    assert pngs(tmp_path) == expected
+
+
+def test_mnist_cnn_shapes_match_pytorchs_layout():
+    """(N, 1, 28, 28) in, (N, 10) out; the convolution weights are (out, in, kH, kW) as
+    PyTorch's and the flattened maps are 64 x 7 x 7."""
+    mnist_cnn = load_example("mnist_cnn")
+    tinygrad_np.manual_seed(0)
+    net = mnist_cnn.Net().eval()
+    shapes = {name: tuple(p.shape) for name, p in net.named_parameters()}
+    assert [s for s in shapes.values() if len(s) == 4] == [(32, 1, 3, 3), (64, 32, 3, 3)]
+    assert (3136, 128) in shapes.values()  # nn.Linear's (in, out) layout
+    assert net(Tensor(np.zeros((2, 1, 28, 28), np.float32))).shape == (2, 10)
+
+
+# --- the character models ----------------------------------------------------------------------
+
+# A stand-in for /usr/share/dict/words (Debian's wamerican), so these tests need no install.
+# Capitals, possessives, accents and repeats are in it because the loader drops them.
+WORDS = """
+about above across action active actor actual added adding address admit adult advice afraid
+after again against agent agree ahead allow almost alone along already also always amount angle
+angry animal answer anyone appear apple area argue around arrive artist aside asleep attack
+avoid awake away baby back badly baker balance ball band bank basket battle beach bear beauty
+because become before begin behind being belong below bench better between beyond bicycle bird
+bitter black blade blame blanket blind block blood board boat body bone border bottle bottom
+bounce brain branch brave bread break breath bridge bright bring broken brother brown brush
+bubble bucket build burden butter button cabin cable camera camp candle canvas carbon career
+careful carpet carry castle cattle cause ceiling center chain chair chance change chapter charge
+cheap check cheese cherry chicken child choice circle city claim class clean clear climb clock
+close cloth cloud coast coffee coin cold collect color column combine comfort common company
+copper corner cotton could count country couple course cover crack cradle crash cream create
+credit crowd crystal cupboard curtain cushion custom damage dance danger daring darken daughter
+debate decide deep defend degree deliver demand depend desert design detail device diamond
+dinner direct dirty discover distance divide doctor dollar donkey double dragon drawer dream
+dress drink driver during eager early earth easily eastern effort eight either elbow elder
+electric eleven empty enemy energy engine enjoy enough enter equal escape evening event every
+exact example except expect expert eyebrow fabric factory fairly falling family famous farmer
+father feather feeling fellow fence fever field fifteen figure finger finish flame flavor
+flower follow forest forget formal fortune forward fossil fountain fragile freedom fresh friend
+frozen garden gather gentle giant ginger glass global golden govern grain grape grass gravity
+Alice Boston Alice's dog's caf\u00e9 na\u00efve apple apple garden
+""".split()
+
+
+@pytest.fixture
+def word_file(tmp_path) -> Path:
+    path = tmp_path / "words"
+    path.write_text("\n".join(WORDS) + "\n", encoding="utf-8")
+    return path
+
+
+def test_char_model_keeps_lowercase_ascii_words_once_and_splits_80_10_10(word_file):
+    char_model = load_example("char_model")
+    words = char_model.load_words(str(word_file))
+    assert "apple" in words and "Alice" not in words and "dog's" not in words
+    assert "na\u00efve" not in words and all(w.isascii() and w.isalpha() for w in words)
+    assert len(words) == len(set(words)) == 293
+    split = char_model.split_words(words, seed=0)
+    assert [len(split[k]) for k in ("train", "val", "test")] == [234, 29, 30]
+    assert sorted(split["train"] + split["val"] + split["test"]) == sorted(words)
+    assert split == char_model.split_words(words, seed=0) != char_model.split_words(words, 1)
+
+
+def test_char_model_examples_are_the_next_character_after_the_context():
+    char_model = load_example("char_model")
+    X, Y = char_model.contexts(["ab", "c"], 2)  # ".ab." and ".c.": a=1, b=2, c=3
+    np.testing.assert_array_equal(X, [[0, 0], [0, 1], [1, 2], [0, 0], [0, 3]])
+    np.testing.assert_array_equal(Y, [1, 2, 0, 3, 0])
+    X, Y = char_model.sequences(["ab", "c"], 4)
+    np.testing.assert_array_equal(X, [[0, 1, 2, 0], [0, 3, 0, 0]])
+    np.testing.assert_array_equal(Y, [[1, 2, 0, -100], [3, 0, -100, -100]])
+    # both models are scored on the same predictions: one per letter and one per word end
+    words = ["apple", "be", "cherry"]
+    assert len(char_model.contexts(words, 3)[1]) == (char_model.sequences(words, 7)[1] >= 0).sum()
+
+
+def test_char_model_attention_is_causal():
+    """The logits at position t do not change when the characters after t do."""
+    char_model = load_example("char_model")
+    tinygrad_np.manual_seed(0)
+    model = char_model.Transformer(length=8, d=16, heads=2, blocks=2).eval()
+    a = np.array([[0, 1, 2, 3, 4, 5, 6, 7]])
+    b = a.copy()
+    b[0, 5:] = [20, 21, 22]
+    la, lb = model(a).numpy(), model(b).numpy()
+    np.testing.assert_allclose(la[0, :5], lb[0, :5], rtol=1e-5, atol=1e-6)
+    assert not np.allclose(la[0, 5:], lb[0, 5:])
+    weights = model.blocks[0].attn.last_weights[0]  # (heads, T, T): nothing above the diagonal
+    assert weights.shape == (2, 8, 8)
+    assert (np.triu(weights, k=1) == 0).all()
+    np.testing.assert_allclose(weights.sum(axis=-1), 1, rtol=1e-5)
+
+
+def test_char_model_trains_both_models_samples_words_and_draws(word_file, tmp_path, capsys):
+    char_model = load_example("char_model")
+    results = char_model.main(["--words", str(word_file), "--epochs", "6", "--out",
+                               str(tmp_path)])
+    for name, h in results.items():
+        assert h["train loss"][-1] < h["train loss"][0], name
+        assert h["val"] < np.log(27), name  # better than a uniform guess over the 27 symbols
+        assert len(h["samples"]) == 20 and all(set(w) <= set("abcdefghijklmnopqrstuvwxyz")
+                                               for w in h["samples"])
+    out = capsys.readouterr().out
+    assert "mlp (context 3) epoch 6/6: train loss" in out and "attention epoch 6/6" in out
+    assert "val loss: attention" in out and out.count("s per epoch (median of 6") == 2
+    assert pngs(tmp_path) == ["char_attention_maps.png", "char_both_curves.png",
+                              "char_mlp_embedding.png"]
+
+
+def test_char_model_without_the_word_list_says_how_to_install_it(tmp_path):
+    char_model = load_example("char_model")
+    with pytest.raises(SystemExit, match="apt-get install wamerican"):
+        char_model.main(["--words", str(tmp_path / "missing"), "--out", str(tmp_path)])
