@@ -283,6 +283,16 @@ case("gather", lambda L, x, i: x.gather(1, i) ** 2, A((3, 4)),
      C(np.array([[0, 0, 3], [1, 2, 1], [3, 3, 3]])))
 case("gather_0", lambda L, x, i: x.gather(0, i) ** 2, A((3, 4)),
      C(np.array([[0, 2, 2, 1]])))
+case("split", lambda L, x: L.cat([p * (k + 1) for k, p in enumerate(x.split(2, 1))], 1) ** 2,
+     A((3, 5)))
+case("split_sections", lambda L, x: L.cat([p * p for p in x.split([1, 0, 2], 0)], 0), A((3, 2)))
+case("chunk", lambda L, x: L.cat([p * (k + 1) for k, p in enumerate(x.chunk(3, -1))], -1) ** 2,
+     A((2, 7)))
+case("unbind", lambda L, x: L.stack([p * (k + 1) for k, p in enumerate(x.unbind(1))]) ** 2,
+     A((2, 3)))
+case("tril", lambda L, x: x.tril() ** 2, A((3, 4)))
+case("triu_batched", lambda L, x: x.triu(1) * x, A((2, 3, 3)))
+case("tril_negative", lambda L, x: L.tril(x, -1) ** 2, A((4, 3)))
 
 
 def _index_put(L, x, v, i):

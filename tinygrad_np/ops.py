@@ -259,10 +259,11 @@ def _binary(op: str, fn, a, b, floating: bool = False):
         raise _dtype_error(op, a, b) from None
 
 
-def normalize_axis(axis, ndim: int, op: str):
+def normalize_axis(axis, ndim: int, op: str, reduces: bool = True):
     """``axis`` (None, an int or a sequence) as a tuple of non-negative axes, or None.
 
     A 0-d tensor accepts axis 0 and -1, as NumPy 2 and PyTorch do (nothing is reduced).
+    ``reduces``: the error message may offer axis=None (a reduction) or not (cat, split).
     """
     if axis is None:
         return None
@@ -278,7 +279,8 @@ def normalize_axis(axis, ndim: int, op: str):
         if not -ndim <= ax < ndim:
             raise OutOfRangeError(
                 f"{op}: axis {ax} is out of range for a tensor with {ndim} dimension(s) "
-                f"(valid: {-ndim} to {ndim - 1}; axis=None reduces over everything)"
+                f"(valid: {-ndim} to {ndim - 1}"
+                + ("; axis=None reduces over everything)" if reduces else ")")
             )
         ax = int(ax) % ndim
         if ax in out:
@@ -289,7 +291,7 @@ def normalize_axis(axis, ndim: int, op: str):
 
 def _one_axis(axis, ndim: int, op: str) -> int | None:
     """A single axis, normalised (None for a 0-d tensor)."""
-    axes = normalize_axis(axis, ndim, op)
+    axes = normalize_axis(axis, ndim, op, reduces=False)
     return axes[0] if axes else None
 
 
@@ -1734,6 +1736,73 @@ def stack(tensors, axis: int = 0, *, dim=None):
         raise ShapeError(f"stack: all tensors need the same shape, got "
                          f"{', '.join(str(t.shape) for t in tensors)}")
     return Stack.apply(*_promoted(tensors), axis=axis % n)
+
+
+def split(x, split_size_or_sections, dim: int = 0):
+    """Views of ``x`` along ``dim``, as ``torch.split``: an int is the size of every piece (the
+    last may be smaller), a list the size of each; each piece is a slice, so its gradient lands
+    in its own part of x"""
+    ax = _one_axis(dim, x.ndim, "split")
+    if ax is None:
+        raise ShapeError("split: a 0-d tensor has no dimension to split")
+    n = x.shape[ax]
+    sections = split_size_or_sections
+    if isinstance(sections, (int, np.integer)) and not isinstance(sections, bool):
+        size = int(sections)
+        if size < 0 or size == 0 and n:
+            raise ArgumentError(f"split: split_size must be positive (0 only for an empty "
+                                f"dimension), got {size} for dimension {dim} of size {n}")
+        sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else []
+        sizes = sizes or [0]
+    else:
+        sizes = [int(k) for k in sections]
+        if builtins.min(sizes, default=0) < 0 or builtins.sum(sizes) != n:
+            raise ShapeError(f"split: sections {list(sections)} must be sizes >= 0 that add up "
+                             f"to {n}, the size of dimension {dim} of shape {x.shape}")
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(x[(slice(None),) * ax + (slice(start, start + size),)])
+        start += size
+    return tuple(pieces)
+
+
+def chunk(x, chunks: int, dim: int = 0):
+    """``x`` in ``chunks`` pieces along ``dim`` of ceil(size / chunks) each, as ``torch.chunk``
+    (fewer pieces when the size runs out first)"""
+    if not isinstance(chunks, (int, np.integer)) or isinstance(chunks, bool) or chunks < 1:
+        raise ArgumentError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    ax = _one_axis(dim, x.ndim, "chunk")
+    if ax is None:
+        raise ShapeError("chunk: a 0-d tensor has no dimension to split")
+    n = x.shape[ax]
+    return split(x, [0] * int(chunks) if n == 0 else -(-n // int(chunks)), ax)
+
+
+def unbind(x, dim: int = 0):
+    """The slices of ``x`` along ``dim``, that dimension removed (``torch.unbind``)"""
+    ax = _one_axis(dim, x.ndim, "unbind")
+    if ax is None:
+        raise ShapeError("unbind: a 0-d tensor has no dimension to unbind")
+    return tuple(x[(slice(None),) * ax + (i,)] for i in range(x.shape[ax]))
+
+
+def tril(x, diagonal: int = 0):
+    """``x`` with the entries above the ``diagonal``-th diagonal of its last two dimensions set
+    to 0 (``torch.tril``); where, not a product, so inf and nan above it become 0 too"""
+    return _triangle(x, diagonal, np.tril, "tril")
+
+
+def triu(x, diagonal: int = 0):
+    """``x`` with the entries below the ``diagonal``-th diagonal of its last two dimensions set
+    to 0 (``torch.triu``)"""
+    return _triangle(x, diagonal, np.triu, "triu")
+
+
+def _triangle(x, diagonal, keep, op: str):
+    if x.ndim < 2:
+        raise ShapeError(f"{op}: needs at least 2 dimensions, got shape {x.shape}")
+    mask = keep(np.ones(x.shape[-2:], dtype=bool), int(diagonal))
+    return where(mask, x, np.zeros((), dtype=x.dtype))
 
 
 def _sequence_of_tensors(tensors, op: str) -> list:

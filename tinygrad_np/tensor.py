@@ -696,6 +696,21 @@ class Tensor(TensorBase):
     def gather(self, dim, index):
         return ops.gather(self, dim, index)
 
+    def split(self, split_size_or_sections, dim: int = 0):
+        return ops.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks: int, dim: int = 0):
+        return ops.chunk(self, chunks, dim)
+
+    def unbind(self, dim: int = 0):
+        return ops.unbind(self, dim)
+
+    def tril(self, diagonal: int = 0):
+        return ops.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0):
+        return ops.triu(self, diagonal)
+
     def astype(self, dtype):
         return ops.astype(self, dtype)
 
