@@ -165,10 +165,10 @@ class DataLoader:
     sequence of epochs. The order is the same for arrays and for a dataset of the same length.
 
     Copies: for arrays without shuffling every batch is a view of ``X`` and ``y``. With shuffling
-    each batch is gathered by fancy indexing from one permutation per epoch. That was faster than
-    copying the whole permuted data set once per epoch and slicing views from it (60,000 x 784
-    float32, batch 32: 27 ms against 44 ms per epoch here) and it does not hold a second copy of
-    the data. A ``TensorDataset`` is batched the same way, without a Python call per sample.
+    each batch is gathered by fancy indexing from one permutation per epoch: no second copy of
+    the data is held, and on MNIST-sized arrays it measured faster than copying the permuted set
+    once per epoch and slicing views. A ``TensorDataset`` is batched the same way, without a
+    Python call per sample.
     """
 
     def __init__(self, dataset, y=None, batch_size: int = 1, shuffle: bool = True,
