@@ -374,7 +374,9 @@ LEAF_EDITS = {
 
 @pytest.mark.parametrize("name", LEAF_EDITS)
 def test_in_place_on_a_leaf_that_requires_grad(name):
-    w = leaf(3)
+    # fixed values, some outside [0, 1], so that every edit (clamp_ too) changes them whatever
+    # the module's generator drew before this test
+    w = Tensor(np.array([-1.5, 0.25, 2.0]), requires_grad=True)
     before = w.data.copy()
     with raises_naming("a leaf tensor that requires grad", "in-place operation",
                        "no_grad()", ".data"):
