@@ -68,7 +68,7 @@ bench: $(STAMP)  ## speed and memory against hand-written NumPy and the peers in
 	$(PY) -m benchmarks.run $(if $(BASELINE),--baseline $(BASELINE))
 
 lint: $(STAMP)
-	$(PY) -m ruff check tinygrad_np tests examples benchmarks
+	$(PY) -m ruff check tinygrad_np tests examples benchmarks notebooks
 
 graph: graphviz $(DEMO_STAMP)  ## regenerate docs/graph.png and docs/backward.png (the README's)
 	$(PY) examples/demo.py --graph-only --out docs
