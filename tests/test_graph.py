@@ -9,6 +9,8 @@ import pytest
 import tinygrad_np as tg
 from tinygrad_np import GraphError, Tensor, no_grad
 
+NUMPY_INF_WARNINGS = ("ignore:divide by zero:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+
 
 def test_backward_needs_a_scalar_or_an_explicit_gradient():
     x = Tensor(np.ones((2, 3)), requires_grad=True)
@@ -132,6 +134,7 @@ def test_backward_frees_saved_arrays_but_user_reference_keeps_structure():
     assert loss.grad_fn.parents == (h,)
 
 
+@pytest.mark.filterwarnings(*NUMPY_INF_WARNINGS)  # NumPy warns of the very inf the test makes
 def test_anomaly_mode_names_op_and_line():
     x = Tensor(np.array([1.0, 0.0]), requires_grad=True)
     with pytest.raises(tg.AnomalyError, match=r"log produced 1 Inf.*test_graph.py"):
@@ -152,6 +155,7 @@ def test_anomaly_mode_points_past_library_code_at_the_users_line():
     assert "test_graph.py" in y.grad_fn.trace and "layers.py" not in y.grad_fn.trace
 
 
+@pytest.mark.filterwarnings(*NUMPY_INF_WARNINGS)  # NumPy warns of the very inf the test makes
 def test_anomaly_mode_checks_gradients():
     x = Tensor(np.array([0.0, 1.0]), requires_grad=True)
     with tg.detect_anomaly():
