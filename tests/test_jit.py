@@ -30,12 +30,8 @@ def mlp_for(wl, dtype=np.float32):
     return model, opt
 
 
-def train(wl, steps, use_jit, n_samples=None, dtype=np.float32):
-    """(losses, final weights, jitted function or None) of ``steps`` steps of workload ``wl``."""
-    X, y = synthetic_data(n_samples or wl.n_samples)
-    X = X.astype(dtype)
-    model, opt = mlp_for(wl, dtype)
-
+def train_step(model, opt):
+    """The step a user writes: forward, loss, zero_grad, backward, step; returns the loss."""
     def step(xb, yb):
         loss = nn.cross_entropy(model(Tensor(xb)), yb)
         opt.zero_grad()
@@ -43,6 +39,15 @@ def train(wl, steps, use_jit, n_samples=None, dtype=np.float32):
         opt.step()
         return loss
 
+    return step
+
+
+def train(wl, steps, use_jit, n_samples=None, dtype=np.float32):
+    """(losses, final weights, jitted function or None) of ``steps`` steps of workload ``wl``."""
+    X, y = synthetic_data(n_samples or wl.n_samples)
+    X = X.astype(dtype)
+    model, opt = mlp_for(wl, dtype)
+    step = train_step(model, opt)
     fn = tg.jit(step) if use_jit else step
     stream = batches(wl, X, y)
     losses = [fn(*next(stream)).item() for _ in range(steps)]
@@ -87,14 +92,7 @@ def test_float64_workload_replays():
 
 def test_traces_twice_then_replays_and_a_new_shape_traces_again():
     model, opt = mlp_for(WORKLOADS["W2"])
-
-    @tg.jit
-    def step(xb, yb):
-        loss = nn.cross_entropy(model(Tensor(xb)), yb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
+    step = tg.jit(train_step(model, opt))
 
     X, y = synthetic_data(300)
     for _ in range(4):
@@ -269,14 +267,7 @@ def test_dropout_draws_fresh_masks_equal_to_eager_bit_for_bit():
         tg.manual_seed(7)
         model = nn.MLP([8, 16, 16, 3], dropout=0.3)
         opt = optim.SGD(model.parameters(), lr=0.1)
-
-        def step(xb, yb):
-            loss = nn.cross_entropy(model(Tensor(xb)), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return loss
-
+        step = train_step(model, opt)
         fn = tg.jit(step) if use_jit else step
         X = np.random.default_rng(1).standard_normal((10, 8)).astype(np.float32)
         y = np.arange(10) % 3
@@ -409,14 +400,7 @@ def test_a_number_argument_is_never_frozen():
 
 def test_labels_outside_the_classes_run_eagerly_and_raise_as_eager():
     model, opt = mlp_for(WORKLOADS["W2"])
-
-    @tg.jit
-    def step(xb, yb):
-        loss = nn.cross_entropy(model(Tensor(xb)), yb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
+    step = tg.jit(train_step(model, opt))
 
     X, y = synthetic_data(32)
     for _ in range(3):
