@@ -55,6 +55,28 @@ def test_every_edge_carries_the_gradient_that_op_sends_back():
     assert "style=dotted" in x_edge and "‖g‖" not in x_edge  # data gets no gradient
 
 
+def test_a_function_with_two_outputs_sends_back_their_gradients_together():
+    class Both(Function):  # y = (2x, x²): one backward for the two outputs
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * 2, x * x
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            (x,) = ctx.saved_tensors
+            return ga * 2 + gb * 2 * x
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True, name="x")
+    a, b = Both.apply(x)
+    loss = (a * 3 + b).sum()
+    flow = gradient_flow(loss)
+    assert np.allclose(flow.totals[id(x)], 6 + 2 * x.data)
+    assert "Both" in draw_graph(loss, backward=True).source
+    loss.backward()
+    assert np.allclose(x.grad.data, 6 + 2 * x.data)
+
+
 def test_a_tensor_used_twice_shows_each_use_on_its_own_edge():
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True, name="x")
     y = x.exp()

@@ -532,6 +532,7 @@ def gradient_flow(roots) -> Flow:
     order = toposort(*roots)
     grads = {r: np.ones_like(r._data) for r in roots}
     edges, totals, multi = {}, {}, {}
+    siblings = None  # multi-output op -> how many of its outputs the walk visits
     try:
         for node in reversed(order):
             g = grads.pop(node, None)
@@ -545,8 +546,9 @@ def gradient_flow(roots) -> Flow:
                     continue
                 g_all = (g,)
             else:  # the op's backward runs once, when the walk reaches its last output
-                entry = multi.setdefault(ctx, [[None] * ctx.n_outputs,
-                                               engine._siblings_in(ctx, order)])
+                if siblings is None:
+                    siblings = engine._siblings_in(order)
+                entry = multi.setdefault(ctx, [[None] * ctx.n_outputs, siblings[ctx]])
                 if g is not None:
                     entry[0][node._index] = g
                 entry[1] -= 1
