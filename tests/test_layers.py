@@ -197,6 +197,19 @@ def test_embedding_matches_pytorch_with_padding_idx():
     assert not ours.weight.grad.data[5].any()
 
 
+@pytest.mark.parametrize("loss", [F.cross_entropy, F.nll_loss])
+@pytest.mark.parametrize("logits_shape,target", [
+    ((2, 3), np.eye(3)[:2]),  # a batch: class probabilities
+    ((3,), np.eye(3)[1]),  # one sample: its probabilities
+])
+def test_losses_refuse_targets_that_require_grad(loss, logits_shape, target):
+    if loss is F.nll_loss:
+        target = np.array([0, 2]) if len(logits_shape) == 2 else np.array(1)
+    t = Tensor(target.astype(float), requires_grad=True)
+    with pytest.raises(tg.GraphError, match="targets require grad"):
+        loss(Tensor(np.zeros(logits_shape), requires_grad=True), t)
+
+
 @pytest.mark.needs_torch
 def test_loss_modules_match_pytorch():
     import torch

@@ -2058,7 +2058,7 @@ def _fw_cross_entropy(tr, n):
     labels = t.target.slot
     if (type(z) is not _Slot or z.array.ndim != 2 or not z.array.size or src.labels is None
             or not src.picked or src.weight is not None or src.ignore is not None
-            or src.index is None or reduction not in ("mean", "sum")
+            or src.flat is None or reduction not in ("mean", "sum")
             or labels.kind not in ("arg", "ext", "c") or labels.array.ndim != 1):
         return None
     Z = z.array

@@ -2204,6 +2204,21 @@ class NllLoss(Function):
         return t.grad(None, t.expand_grad(g, ctx.reduction)), None, None
 
 
+_ROW_STARTS: dict = {}
+
+
+def _row_starts(n: int, C: int) -> np.ndarray:
+    """[0, C, 2C, ...]: where each row of an (n, C) array starts in its flattened form (made
+    once per shape: a training loop asks for the same one every step)."""
+    starts = _ROW_STARTS.get((n, C))
+    if starts is None:
+        if len(_ROW_STARTS) > 64:
+            _ROW_STARTS.clear()
+        starts = _ROW_STARTS[(n, C)] = np.arange(0, n * C, C)
+        starts.flags.writeable = False
+    return starts
+
+
 class _Targets:
     """The targets of a cross-entropy over logits of shape (N, C, d1, ...), as the weight T of
     each logit in the loss: for class indices, ``w[y] (1 - eps)`` at the label plus
@@ -2222,7 +2237,9 @@ class _Targets:
             if ignore_mask is not None:
                 w = np.where(ignore_mask, 0.0, 1.0 if w is None else w)
             self.w_label = w
-            self.index = (np.arange(len(lab)), lab) if lab.ndim == 1 else None
+            # where each label's logit is in the flattened (N, C) array: one index array
+            # instead of (rows, labels), which NumPy handles several times faster
+            self.flat = lab + _row_starts(lab.size, n_classes) if lab.ndim == 1 else None
             self.lab = lab
             self.denominator = float(lab.size if w is None else w.sum())
         else:
@@ -2231,8 +2248,8 @@ class _Targets:
 
     def _at_labels(self, a: np.ndarray) -> np.ndarray:
         """a[n, y_n, ...] for every position n."""
-        if self.index is not None:
-            return a[self.index]
+        if self.flat is not None and a.flags.c_contiguous:
+            return a.reshape(-1)[self.flat]
         return np.take_along_axis(a, self.lab[:, None], axis=1)[:, 0]
 
     def dense(self, dtype) -> np.ndarray:
@@ -2287,8 +2304,8 @@ class _Targets:
             if w is not None:
                 w = w.astype(dtype)[:, None]
                 p *= w  # sum_c T = w[y]
-            if self.index is not None:
-                p[self.index] -= 1 if w is None else w[:, 0]
+            if self.flat is not None and p.flags.c_contiguous:
+                p.reshape(-1)[self.flat] -= 1 if w is None else w[:, 0]
             else:
                 np.put_along_axis(p, self.lab[:, None], np.take_along_axis(
                     p, self.lab[:, None], axis=1) - (1 if w is None else w), axis=1)
@@ -2299,8 +2316,8 @@ class _Targets:
 
 
 def _targets(op: str, logits, target, weight, ignore_index: int, label_smoothing: float):
-    """Check the targets against logits of shape (N, C, d1, ...) and describe them."""
-    _constant_targets(target, op)
+    """Check the targets against logits of shape (N, C, d1, ...) and describe them (the caller
+    has refused targets that require grad: _constant_targets)."""
     Z = logits._data
     T = target._data if _is_tensor(target) else np.asarray(target)
     if Z.ndim == 0:
@@ -2325,7 +2342,9 @@ def _targets(op: str, logits, target, weight, ignore_index: int, label_smoothing
             raise ShapeError(f"{op}: integer labels must have shape {expected} for logits of "
                              f"shape {Z.shape}, got {T.shape}{hint}")
         ignore = None
-        low, high = (T.min(), T.max()) if T.size else (0, 0)
+        # (the ufuncs' reduce: T.min() and T.max() go through a Python function each)
+        low, high = (np.minimum.reduce(T, axis=None), np.maximum.reduce(T, axis=None)) \
+            if T.size else (0, 0)
         if ignore_index is not None and (low <= ignore_index <= high):
             ignore = T == ignore_index
             if not ignore.any():
@@ -2339,7 +2358,8 @@ def _targets(op: str, logits, target, weight, ignore_index: int, label_smoothing
                                   f"shape {Z.shape}); labels must be 0..{C - 1}"
                                   + ("" if ignore_index is None else
                                      f" or ignore_index={ignore_index}"))
-        return _Targets(T.astype(np.int64, copy=False), None, w, ignore, label_smoothing, C)
+        return _Targets(T if T.dtype == np.int64 else T.astype(np.int64), None, w, ignore,
+                        label_smoothing, C)
     if T.dtype.kind == "f":
         if T.shape != Z.shape:
             what = "labels must be integers" if T.ndim == Z.ndim - 1 else (
