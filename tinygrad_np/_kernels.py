@@ -12,12 +12,27 @@ import numpy as np
 
 ENABLED = True
 
+_ONES: dict = {}  # (shape, dtype) -> a read-only array of ones, made once
+
+
+def _ones(shape, dtype) -> np.ndarray:
+    """A vector of ones for the BLAS reductions below, made once per shape (these run every
+    training step; np.ones is a Python function and costs as much as a small product)."""
+    key = (shape, dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 64:  # many shapes (a varying batch size): keep the cache small
+            _ONES.clear()
+        ones = _ONES[key] = np.ones(shape, dtype)
+        ones.flags.writeable = False
+    return ones
+
 
 def sum_rows(g: np.ndarray) -> np.ndarray:
     """``g.sum(axis=0)`` for a 2-D float ``g``, as the product ``ones @ g``: NumPy sums a short
     column one row at a time, while a matrix-vector product runs across rows in BLAS. (A bias
     gradient.)"""
-    return np.ones(len(g), g.dtype) @ g
+    return _ones(len(g), g.dtype) @ g
 
 
 def row_max(Z: np.ndarray) -> np.ndarray:
@@ -26,12 +41,12 @@ def row_max(Z: np.ndarray) -> np.ndarray:
     for up to about 32 columns (class scores)."""
     if Z.shape[1] > 32:
         return Z.max(axis=1, keepdims=True)
-    return Z.T.copy().max(axis=0)[:, None]
+    return np.maximum.reduce(Z.T.copy(), axis=0)[:, None]
 
 
 def row_sum(E: np.ndarray) -> np.ndarray:
     """``E.sum(axis=1, keepdims=True)`` for a 2-D float ``E``, as the product ``E @ ones``."""
-    return E @ np.ones((E.shape[1], 1), E.dtype)
+    return E @ _ones((E.shape[1], 1), E.dtype)
 
 
 def log_softmax_rows(Z: np.ndarray) -> np.ndarray:
