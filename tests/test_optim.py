@@ -214,13 +214,23 @@ def test_named_parameters_name_the_culprit_and_the_check_can_be_turned_off():
     assert np.isinf(w.data[0])
 
 
-def test_finite_gradients_whose_sum_of_squares_overflows_are_not_an_error():
-    w = Tensor(np.zeros(2, np.float32), requires_grad=True)
-    w.grad = np.array([3e38, 3e38], np.float32)  # their squares overflow float32; they do not
+@pytest.mark.parametrize("fused", [False, True])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_finite_gradients_whose_sum_of_squares_overflows_are_not_an_error(fused, dtype):
+    big = np.finfo(dtype).max / 2  # their squares overflow; they do not
+    w = Tensor(np.zeros(2, dtype), requires_grad=True)
+    b = Tensor(np.zeros(3, dtype), requires_grad=True)  # two small ones: a fused segment
+    opt = optim.SGD([w, b], lr=1e-30 if dtype is np.float64 else 1e-8, fused=fused)
+    w.grad, b.grad = np.full(2, big, dtype), np.full(3, -big, dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # and no RuntimeWarning reaches the user
-        optim.SGD([w], lr=1e-40).step()
-    assert np.isfinite(w.data).all()
+        opt.step()
+    assert np.isfinite(w.data).all() and np.isfinite(b.data).all()
+    w.grad = np.array([big, np.inf], dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(OptimizerError, match="1 Inf"):
+            opt.step()
 
 
 def test_a_gradient_of_the_wrong_shape_raises_before_any_update():
