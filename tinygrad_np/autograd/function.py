@@ -283,8 +283,10 @@ class Function:
             # saved scalar output must become that same array, or a create_graph backward
             # would take it for a constant of the formula (no second derivative through it)
             scalar, y = y, np.asarray(y)
-            if record and ctx.saved_tensors:
-                ctx.saved_tensors = tuple(y if s is scalar else s for s in ctx.saved_tensors)
+            for s in ctx.saved_tensors:  # (a loop, not a generator: this runs for every loss)
+                if s is scalar:
+                    ctx.saved_tensors = tuple(y if s is scalar else s for s in ctx.saved_tensors)
+                    break
         out = object.__new__(type(proto))  # new_tensor, inlined: this is the hottest path
         out._data = y
         out._grad = None
