@@ -334,6 +334,12 @@ case("einsum_matmul", lambda L, a, b: L.einsum("ij,jk->ik", a, b), A((3, 4)), A(
 case("einsum_outer_sum", lambda L, a, b: L.einsum("ij,k->ik", a, b), A((3, 4)), A((2,)))
 case("einsum_ellipsis", lambda L, a, b: L.einsum("...ij,...jk", a, b), A((2, 3, 4)),
      A((2, 4, 2)))
+# a subscript repeated within an operand: a trace, a diagonal (OnDiagonal is their adjoint)
+case("einsum_trace", lambda L, a: L.einsum("ii->", a), A((3, 3)))
+case("einsum_diagonal", lambda L, a: L.einsum("ii->i", a), A((3, 3)))
+case("einsum_diagonal_times", lambda L, a, v: L.einsum("ii,i->i", a, v), A((3, 3)), A((3,)))
+case("einsum_batch_diagonal", lambda L, a: L.einsum("...ii->...i", a), A((2, 3, 3)))
+case("einsum_repeat_and_sum", lambda L, a: L.einsum("iij->j", a), A((3, 3, 2)))
 case("tensordot", lambda L, a, b: L.tensordot(a, b, dims=2), A((2, 3, 4)), A((3, 4, 5)))
 case("tensordot_axes", lambda L, a, b: L.tensordot(a, b, dims=([0], [1])), A((3, 4)),
      A((2, 3)))

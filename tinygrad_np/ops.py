@@ -1940,7 +1940,11 @@ class Linear(Function):
 
 class Einsum(Function):
     """np.einsum(equation, *operands)
-                        d(operand k) = einsum of g with the other operands onto k's subscripts"""
+                        d(operand k) = einsum of g with the other operands onto k's subscripts
+
+    A letter that only operand k has was summed away: its gradient is broadcast back along it.
+    A letter repeated within operand k (a trace "ii->", a diagonal "ii->i") reads a diagonal:
+    its gradient is put on that diagonal, zeros elsewhere (``OnDiagonal``)."""
 
     array_mode = True
 
@@ -1960,17 +1964,53 @@ class Einsum(Function):
             if not need:
                 grads.append(None)
                 continue
+            sub, shape = subs[k], operands[k].shape
+            letters = "".join(dict.fromkeys(sub))  # each once, in order ("iij" -> "ij")
+            size = dict(zip(sub, shape))
             others = [s for j, s in enumerate(subs) if j != k]
             present = set(out).union(*others)
-            target = "".join(c for c in subs[k] if c in present)
+            target = "".join(c for c in letters if c in present)
             eq = ",".join([out, *others]) + "->" + target
             part = _einsum(eq, g, *[o for j, o in enumerate(operands) if j != k])
-            if target != subs[k]:  # letters summed within operand k alone: broadcast back
-                shape = operands[k].shape
-                kept = tuple(n if c in present else 1 for c, n in zip(subs[k], shape))
-                part = _expand(part.reshape(kept), shape)
+            if target != letters:  # letters summed within operand k alone: broadcast back
+                kept = tuple(size[c] if c in present else 1 for c in letters)
+                part = _expand(part.reshape(kept), tuple(size[c] for c in letters))
+            if letters != sub:  # a repeated letter: onto the diagonal it read
+                part = _on_diagonal(part, sub, shape)
             grads.append(part)
         return tuple(grads)
+
+
+class OnDiagonal(Function):
+    """zeros(shape), x on the diagonal the subscripts name     dx = g along that diagonal
+
+    The einsum adjoint of a repeated subscript ("ii": the main diagonal; x has one axis per
+    distinct letter); dx reads the diagonal back with einsum "ii->i"."""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, subscripts, shape):
+        ctx.subscripts = subscripts
+        return _on_diagonal(x, subscripts, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        sub = ctx.subscripts
+        return _einsum(sub + "->" + "".join(dict.fromkeys(sub)), g)
+
+
+def _on_diagonal(x, subscripts: str, shape):
+    """zeros(shape) with x on the diagonal that ``subscripts`` name: OnDiagonal's forward."""
+    if _is_tensor(x):
+        return OnDiagonal.apply(x, subscripts=subscripts, shape=tuple(shape))
+    full = np.zeros(shape, dtype=x.dtype)
+    letters = "".join(dict.fromkeys(subscripts))
+    # the diagonal as a view of full: a letter's stride is the sum of its axes' strides
+    strides = tuple(builtins.sum(st for c, st in zip(subscripts, full.strides) if c == d)
+                    for d in letters)
+    np.lib.stride_tricks.as_strided(full, x.shape, strides)[...] = x
+    return full
 
 
 def matmul(a, b):
@@ -2041,7 +2081,8 @@ def linear(x, weight, bias=None):
 
 def einsum(equation: str, *operands):
     """Einstein summation, as ``np.einsum`` / ``torch.einsum`` (explicit or implicit output,
-    ``...`` for leading dimensions). Gradients need each subscript at most once per operand."""
+    ``...`` for leading dimensions; a subscript repeated within an operand reads its diagonal,
+    as "ii->" for a trace)."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     proto = next((o for o in operands if _is_tensor(o)), None)
@@ -2050,11 +2091,6 @@ def einsum(equation: str, *operands):
     ops = _promoted([o if _is_tensor(o) else new_tensor(type(proto), np.asarray(o), None)
                      for o in operands])
     eq = _explicit_equation(equation.replace(" ", ""), [o.ndim for o in ops])
-    for sub in eq.split("->")[0].split(","):
-        if len(set(sub)) != len(sub) and builtins.any(o._requires_grad for o in ops):
-            raise ShapeError(f"einsum: {equation!r} repeats a subscript within one operand "
-                             "(a trace or diagonal); gradients of that are not supported: "
-                             "use x.diagonal() style indexing instead")
     try:
         return Einsum.apply(eq, *ops)
     except ValueError as e:
