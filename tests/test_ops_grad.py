@@ -107,6 +107,15 @@ def test_max_splits_gradient_between_ties():
                                                requires_grad=True))
 
 
+def test_min_is_recorded_as_amin_not_amax():
+    x = Tensor(np.array([[1.0, 3.0], [2.0, 0.0]]), requires_grad=True)
+    for y, name in [(x.min(), "amin"), (x.amin(1), "amin"), (x.min(axis=0), "amin"),
+                    (x.max(), "amax"), (x.amax(1), "amax")]:
+        assert y.op == name and f"op={name}" in repr(y)
+    x.min(axis=1).sum().backward()
+    np.testing.assert_allclose(x.grad, [[1, 0], [0, 1]])
+
+
 @pytest.mark.parametrize("shapes", [((4,), (4,)), ((3, 4), (4,)), ((4,), (4, 5)),
                                     ((3, 4), (4, 5)), ((2, 3, 4), (4, 5)),
                                     ((2, 3, 4), (2, 4, 5)), ((3, 4), (2, 4, 5)),

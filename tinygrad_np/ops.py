@@ -1102,9 +1102,9 @@ class Amax(Function):
     array_mode = True
 
     @staticmethod
-    def forward(ctx, x, axes=None, keepdims=False, minimum=False):
+    def forward(ctx, x, axes=None, keepdims=False):
         ctx.axes, ctx.keep = axes, _kept_shape(x.shape, axes)
-        y = x.min(axis=axes, keepdims=keepdims) if minimum else x.max(axis=axes, keepdims=keepdims)
+        y = x.max(axis=axes, keepdims=keepdims)
         ctx.save_for_backward(x, y)
         return y
 
@@ -1114,6 +1114,17 @@ class Amax(Function):
         mask = x == y.reshape(ctx.keep)
         count = mask.sum(axis=ctx.axes, keepdims=True).astype(g.dtype)
         return _where(mask, g.reshape(ctx.keep) / count, 0.0)
+
+
+class Amin(Amax):
+    """min over axes    dx = g split evenly among the elements equal to the min (as torch.amin)"""
+
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdims=False):
+        ctx.axes, ctx.keep = axes, _kept_shape(x.shape, axes)
+        y = x.min(axis=axes, keepdims=keepdims)
+        ctx.save_for_backward(x, y)
+        return y
 
 
 class Prod(Function):
@@ -1199,7 +1210,7 @@ def _extreme(x, axis, keepdims, dim, keepdim, op, smallest):
     axes = normalize_axis(axis, x.ndim, op)
     if x._data.size == 0:
         raise ShapeError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
-    return Amax.apply(x, axes=axes, keepdims=keepdims, minimum=smallest)
+    return (Amin if smallest else Amax).apply(x, axes=axes, keepdims=keepdims)
 
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])

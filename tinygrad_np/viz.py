@@ -467,6 +467,7 @@ VJP_FORMULAS = {
     "sum": "dx = g broadcast back",
     "mean": "dx = g / n broadcast back",
     "amax": "dx = g at the max (ties split)",
+    "amin": "dx = g at the min (ties split)",
     "prod": "dx = g·y / x",
     "cumsum": "dx = reversed cumsum of g",
     "reshape": "dx = g reshaped back",
