@@ -256,8 +256,8 @@ CATALOGUE = [
     # modules and optimizers
     ("a batch of the wrong width into a model", lambda: mlp()(f32(2, 5)), tg.ShapeError,
      ["Linear(4, 3)", "(2, 5)", "in_features"]),
-    ("an unknown activation", lambda: nn.MLP([4, 2], activation="gelu"), ValueError,
-     ["MLP", "'gelu'", "relu, tanh, sigmoid"]),
+    ("an unknown activation", lambda: nn.MLP([4, 2], activation="swish"), ValueError,
+     ["MLP", "'swish'", "relu, tanh, sigmoid, gelu"]),
     ("an unknown init scheme", lambda: nn.Linear(3, 2, init="kaiming_fancy"), ValueError,
      ["Linear", "unknown init", "'kaiming_fancy'"]),
     ("dropout probability above 1", lambda: nn.Dropout(1.5), ValueError, ["Dropout", "1.5"]),

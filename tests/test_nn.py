@@ -110,8 +110,21 @@ def test_default_inits_suit_the_activation():
     assert bound[0] == pytest.approx(np.sqrt(6 / 400), rel=1e-3)
     assert bound[1] == pytest.approx(np.sqrt(6 / 700), rel=1e-3)
     assert (relu.layers[0].bias.data == 0).all()
-    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
-        nn.MLP([2, 2], activation="gelu")
+    with pytest.raises(ValueError, match="unknown activation 'swish'.*gelu, silu"):
+        nn.MLP([2, 2], activation="swish")
+
+
+@pytest.mark.parametrize("name,module", [("gelu", nn.GELU), ("silu", nn.SiLU),
+                                         ("leaky_relu", nn.LeakyReLU), ("elu", nn.ELU),
+                                         ("relu6", nn.ReLU6), ("softplus", nn.Softplus)])
+def test_mlp_takes_the_other_activations_by_name(name, module):
+    tg.manual_seed(0)
+    m = nn.MLP([400, 30, 2], activation=name)
+    assert type(m.activation) is module
+    assert np.abs(m.layers[0].weight.data).max() == pytest.approx(np.sqrt(6 / 400), rel=1e-2)
+    x = Tensor(np.random.default_rng(0).standard_normal((3, 400)).astype(np.float32))
+    h = m.activation(m.layers[0](x))
+    np.testing.assert_allclose(m(x).data, m.layers[1](h).data)
 
 
 def test_fixed_seeds_give_identical_models():

@@ -950,15 +950,20 @@ class BCEWithLogitsLoss(_Loss):
             raise _named(self, e, "binary_cross_entropy_with_logits") from None
 
 
-ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
-DEFAULT_INIT = {"relu": "he_uniform", "tanh": "xavier_uniform", "sigmoid": "xavier_uniform"}
+ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "gelu": GELU, "silu": SiLU,
+               "leaky_relu": LeakyReLU, "elu": ELU, "relu6": ReLU6, "softplus": Softplus}
+# He for the ReLU-like ones (they pass about half the signal on), Xavier for the saturating
+DEFAULT_INIT = {name: "xavier_uniform" if name in ("tanh", "sigmoid") else "he_uniform"
+                for name in ACTIVATIONS}
 
 
 class MLP(Module):
     """A multilayer perceptron returning logits: Linear, activation (and Dropout), ..., Linear.
 
     ``sizes`` lists the widths from input to output, e.g. [784, 128, 64, 10]; the Linear layers
-    are ``self.layers[i]``. ``init`` defaults to He for ReLU and Xavier for tanh and sigmoid.
+    are ``self.layers[i]``. ``activation``: one of relu, tanh, sigmoid, gelu, silu,
+    leaky_relu, elu, relu6, softplus (their modules' defaults). ``init`` defaults to Xavier for
+    tanh and sigmoid, He for the others.
     ``dropout`` > 0 adds Dropout after every hidden activation.
     """
 
