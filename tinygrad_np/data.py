@@ -58,6 +58,9 @@ from .errors import (
 from .random import get_rng
 from .tensor import Tensor
 
+__all__ = ["DataLoader", "TensorDataset", "default_collate", "digits", "fashion_mnist",
+           "load_idx", "mnist", "one_hot", "train_test_split"]
+
 # --- batches, labels and splits ------------------------------------------------------------------
 
 
