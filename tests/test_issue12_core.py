@@ -78,6 +78,20 @@ def test_float32_model_fed_float64_raises_naming_the_fix():
     assert "float32" in message and "float64" in message and "astype" in message
 
 
+def test_integer_tensors_into_a_float_product_raise_as_in_pytorch():
+    model = nn.Linear(3, 2)
+    pixels = Tensor(np.full((4, 3), 200, np.uint8))  # raw image bytes, not scaled to [0, 1]
+    with pytest.raises(tg.DTypeError, match=r"linear: .*uint8 and float32.*/ 255"):
+        model(pixels)
+    w = Tensor(np.ones((3, 2), np.float32), requires_grad=True)
+    for a, b in [(Tensor(np.ones((4, 3), np.int64)), w), (w.T, Tensor(np.ones((3, 4), bool)))]:
+        with pytest.raises(tg.DTypeError, match="matmul"):
+            a @ b
+    a = np.arange(6).reshape(2, 3)
+    np.testing.assert_array_equal((Tensor(a) @ Tensor(a).T).data, a @ a.T)  # ints with ints: fine
+    assert model(pixels.astype("float32") / 255).dtype == np.float32
+
+
 def test_comparisons_are_element_wise_bool_tensors_without_gradient():
     a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     eq = a == Tensor(np.array([1.0, 3.0]))

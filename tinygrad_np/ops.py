@@ -2044,15 +2044,21 @@ def matmul(a, b):
 
 
 def _matmul_operands(op: str, a, b):
-    """Operands of a product: two float tensors must share a dtype (as in PyTorch: a float32
-    model fed float64 data raises instead of silently running in float64)."""
+    """Operands of a product: two tensors must share a dtype when one is float (as in PyTorch:
+    a float32 model fed float64 data, or raw uint8 pixels, raises instead of silently running
+    in float64 or on unscaled integers)."""
     if _is_tensor(a) and _is_tensor(b):
         da, db = a._data.dtype, b._data.dtype
-        if da != db and da.kind == "f" and db.kind == "f":
-            raise DTypeError(
-                f"{op}: operands of shapes {a.shape} and {b.shape} have dtypes {da} and {db}; "
-                f"convert one, e.g. x.astype('{db}') (a float32 model needs float32 inputs)"
-            )
+        if da != db and "f" in (da.kind, db.kind):
+            if da.kind == "f" and db.kind == "f":
+                hint = (f"convert one, e.g. x.astype('{db}') (a float32 model needs float32 "
+                        "inputs)")
+            else:
+                i, f = (da, db) if da.kind != "f" else (db, da)
+                hint = (f"convert the {i} one to {f}, e.g. x.astype('{f}'), and scale it if it "
+                        "holds pixels (x.astype('float32') / 255)")
+            raise DTypeError(f"{op}: operands of shapes {a.shape} and {b.shape} have dtypes "
+                             f"{da} and {db}; {hint}")
     return _operands(op, a, b)
 
 
