@@ -77,6 +77,20 @@ def test_a_function_with_two_outputs_sends_back_their_gradients_together():
     assert np.allclose(x.grad.data, 6 + 2 * x.data)
 
 
+def test_a_one_element_gradient_is_shown_with_its_sign():
+    a = Tensor(np.array(2.0), requires_grad=True, name="a")
+    w = Tensor(np.ones(3), requires_grad=True, name="w")
+    loss = a * -1.5 + (w * 2.0).sum()
+    nodes, _ = parse_dot(draw_graph(loss, backward=True).source)
+    texts = {text.split("\n")[0]: text for text, _, _ in nodes.values()}
+    assert "grad -1.5" in texts["a"] and "grad norm" not in texts["a"]
+    assert f"grad norm {np.sqrt(12):.3g}" in texts["w"]
+    loss.backward()
+    nodes, _ = parse_dot(draw_graph(loss, show_grads=True).source)
+    texts = {text.split("\n")[0]: text for text, _, _ in nodes.values()}
+    assert "grad -1.5" in texts["a"]
+
+
 def test_a_tensor_used_twice_shows_each_use_on_its_own_edge():
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True, name="x")
     y = x.exp()

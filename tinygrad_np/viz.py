@@ -855,11 +855,12 @@ def _label(node: Node, decor: _Decor) -> str:
         if node.output and g is not None:
             details.append("seed g = 1")
         elif node.kind in ("param", "module") and (norm := _flow_norm(node, flow)) is not None:
-            details.append(f"grad norm {norm:.3g}")
+            details.append(_grad_text(node, g, norm))
     elif decor.show_grads:
         norm = grad_norm(node)
         if norm is not None:
-            details.append(f"grad norm {norm:.3g}")
+            g = node.tensor.grad
+            details.append(_grad_text(node, None if g is None else g.data, norm))
     if decor.health is not None:
         key = decor.health.key_of(node.tensor)
         if key is not None:
@@ -876,6 +877,13 @@ def _label(node: Node, decor: _Decor) -> str:
             details.append(why)
     rows = "".join(f'<br/><font point-size="9">{html.escape(d)}</font>' for d in details)
     return f"<<b>{html.escape(node.title)}</b>{rows}>"
+
+
+def _grad_text(node: Node, g, norm: float) -> str:
+    """'grad 0.25' for a one-element gradient (its sign matters), else 'grad norm 3.1'."""
+    if node.kind != "module" and g is not None and np.size(g) == 1:
+        return f"grad {float(np.asarray(g).reshape(-1)[0]):.3g}"
+    return f"grad norm {norm:.3g}"
 
 
 def _flow_norm(node: Node, flow: Flow) -> float | None:
