@@ -118,7 +118,7 @@ def main(argv=None) -> dict:
                      "epoch": epoch, "history": history}, args.checkpoint)
     print(f"test accuracy: {history['test accuracy'][-1]:.4f} "
           f"({int(round(history['test accuracy'][-1] * len(X_test)))}/{len(X_test)}) after "
-          f"{args.epochs} epochs, {watch.seconds:.1f} s of training for the {len(epochs)} "
+          f"{args.epochs} epochs, {watch.seconds:.2g} s of training for the {len(epochs)} "
           "epochs of this run")
 
     plot_curves(args.out, "curves.png", "MLP 64-64-32-10 on the 8x8 digits", "epoch",
