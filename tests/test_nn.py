@@ -251,3 +251,14 @@ def test_full_mlp_gradient_passes_gradcheck(activation):
     params = model.parameters()
     assert len(params) == 6 and all(p.dtype == np.float64 for p in params)
     assert gradcheck(lambda *_: nn.cross_entropy(model(Tensor(X)), y), *params)
+
+
+def test_dtype_and_device_methods_as_pytorch():
+    model = nn.MLP([3, 4, 2])
+    assert model.cpu() is model and model.to("cpu") is model
+    assert model.half() is model
+    assert all(p.dtype == np.float16 for p in model.parameters())
+    assert model.double().layers[0].weight.dtype == np.float64
+    assert model.float().layers[1].bias.dtype == np.float32
+    y = model(Tensor(np.ones((2, 3), np.float32)))
+    assert y.dtype == np.float32 and y.shape == (2, 2)

@@ -219,6 +219,13 @@ class Module:
     def double(self) -> Module:
         return self.to(np.float64)
 
+    def half(self) -> Module:
+        return self.to(np.float16)
+
+    def cpu(self) -> Module:
+        """The module itself: the CPU is the only device (as ``.cpu()`` on a PyTorch CPU model)."""
+        return self
+
     # --- state --------------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, np.ndarray]:
