@@ -103,6 +103,18 @@ def test_a_generator_and_tensors_are_accepted():
     assert isinstance(xb, np.ndarray) and np.shares_memory(xb, X)
 
 
+
+def test_splits_unpacked_in_scikit_learns_order_get_a_hint():
+    X, y = np.zeros((100, 4), np.float32), np.arange(100) % 3
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y)  # sklearn's order: wrong here
+    with pytest.raises(ShapeError, match=r"\(75, 4\).*\(25, 4\).*\(X_train, y_train, "
+                                         r"X_test, y_test\).*scikit-learn"):
+        data.DataLoader(X_train, y_train, batch_size=8)
+    with pytest.raises(ShapeError) as info:
+        data.DataLoader(X, y[:10])  # labels, just too few: no hint about the order
+    assert "train_test_split" not in str(info.value)
+
+
 def test_dataloader_rejects_bad_input_with_the_shapes_named():
     X, y = numbered(10)
     with pytest.raises(ShapeError, match=r"\(10, 3\).*\(9,\).*same length"):

@@ -81,8 +81,14 @@ def _check_pair(fn: str, X: np.ndarray, y: np.ndarray) -> None:
         raise ShapeError(f"{fn}: X has shape {X.shape} and y has shape {y.shape}: both need a "
                          "first dimension that counts the samples")
     if len(X) != len(y):
+        hint = ""
+        if X.ndim > 1 and y.shape[1:] == X.shape[1:]:  # y looks like samples, not labels
+            hint = ("; y has the samples' shape: if it came from train_test_split, that returns "
+                    "(X_train, y_train, X_test, y_test), as mnist() does (scikit-learn's order "
+                    "is X_train, X_test, y_train, y_test)")
         raise ShapeError(f"{fn}: X has shape {X.shape} and y has shape {y.shape}: they need the "
-                         f"same length (first dimension), got {len(X)} samples and {len(y)} labels")
+                         f"same length (first dimension), got {len(X)} samples and {len(y)} labels"
+                         + hint)
 
 
 class TensorDataset:
