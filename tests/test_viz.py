@@ -262,7 +262,7 @@ def test_drawing_changes_neither_graph_nor_gradients():
                                            ctx.attrs, ctx.frame, ctx.freed, len(ctx.saved_tensors))
 
         return [(id(t), record(t), t.requires_grad, t.data.copy(),
-                 None if t.grad is None else t.grad.data.copy())
+                 None if t._grad is None else t._grad.data.copy())
                 for t in toposort(loss, include_constants=True)]
 
     before = snapshot()

@@ -8,6 +8,8 @@ op in ``ops.py``), in-place updates, and ``backward``. The functions that build 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import ops
@@ -136,8 +138,17 @@ class Tensor(TensorBase):
         """The gradient accumulated by ``backward()``: a Tensor of this tensor's shape, or None.
 
         Assign None to drop it (``zero_grad`` does), or a Tensor or array of the same shape.
+        Reading it on a non-leaf tensor that did not ``retain_grad()`` warns, as PyTorch does:
+        backward fills only the leaves'.
         """
-        return self._grad
+        g = self._grad
+        if g is None and self._ctx is not None and not self._retain:
+            warnings.warn(
+                f"the .grad of a tensor that is not a leaf (the output of {self.op}, shape "
+                f"{self.shape}) is read: backward() fills only the .grad of leaves. Call "
+                ".retain_grad() on it before backward() to keep its gradient, or read the "
+                ".grad of the leaf you meant", UserWarning, stacklevel=2)
+        return g
 
     @grad.setter
     def grad(self, value):

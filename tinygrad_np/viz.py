@@ -378,7 +378,7 @@ def grad_level(norm: float) -> tuple[str, str, str]:
 
 def grad_norm(node: Node) -> float | None:
     """The L2 norm of the gradient this node carries (a module: over all its parameters)."""
-    grads = [p.grad for p in node.params] if node.kind == "module" else [node.tensor.grad]
+    grads = [p._grad for p in node.params] if node.kind == "module" else [node.tensor._grad]
     grads = [g.data for g in grads if g is not None]
     if not grads:
         return None
@@ -859,7 +859,7 @@ def _label(node: Node, decor: _Decor) -> str:
     elif decor.show_grads:
         norm = grad_norm(node)
         if norm is not None:
-            g = node.tensor.grad
+            g = node.tensor._grad
             details.append(_grad_text(node, None if g is None else g.data, norm))
     if decor.health is not None:
         key = decor.health.key_of(node.tensor)
