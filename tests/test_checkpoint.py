@@ -123,7 +123,8 @@ def flat(state, loaded=False) -> list:
             out.append((keys, "dict", tuple(node)))
             stack.extend(((*keys, k), v) for k, v in reversed(node.items()))
         else:
-            assert isinstance(node, np.ndarray) or not loaded, f"{keys} holds {node!r}"
+            assert (isinstance(node, np.ndarray) or type(node) in (int, float, bool, str)
+                    or not loaded), f"{keys} holds {node!r}"
             a = np.asarray(node)
             out.append((keys, a.dtype.str, a.shape, a.tobytes()))
     return out
@@ -302,7 +303,7 @@ def test_crafted_files_are_refused(tmp_path, entries, members, words):
     ('{"format": "tinygrad_np checkpoint", "format": "x", "version": 2, "entries": []}',
      "repeats a key"),
     ('[' * 100_000 + ']' * 100_000, "not valid JSON"),
-    ('{"format": "tinygrad_np checkpoint", "version": 3, "entries": []}', "format version 3"),
+    ('{"format": "tinygrad_np checkpoint", "version": 4, "entries": []}', "format version 4"),
     ('{"format": "other", "version": 2, "entries": []}', "does not describe"),
     ('{"format": "tinygrad_np checkpoint", "version": 2, "entries": {}}', "no list of entries"),
     (b"\xff", "not valid JSON"),
@@ -310,6 +311,33 @@ def test_crafted_files_are_refused(tmp_path, entries, members, words):
 def test_a_bad_manifest_is_refused(tmp_path, manifest, words):
     with pytest.raises(CheckpointError, match=words):
         nn.load(craft(tmp_path / "c.npz", [], manifest=manifest))
+
+
+def test_python_numbers_and_strings_come_back_as_themselves(tmp_path):
+    state = {"epoch": 3, "lr": 0.01, "best": True, "note": "run 7", "big": -2**40,
+             "np": np.float32(0.5), "zero_d": np.array(4)}
+    nn.save(state, tmp_path / "c.npz")
+    back = nn.load(tmp_path / "c.npz")
+    for key in ("epoch", "lr", "best", "note", "big"):
+        assert type(back[key]) is type(state[key]) and back[key] == state[key], key
+    for key in ("np", "zero_d"):  # NumPy's own scalars and 0-d arrays stay arrays
+        assert isinstance(back[key], np.ndarray) and back[key].shape == ()
+        assert back[key] == state[key]
+    assert back["np"].dtype == np.float32
+
+
+def test_files_of_format_2_still_load_and_the_python_field_is_checked(tmp_path):
+    epoch = leaf(["epoch"], np.array(3))
+    members = {"0.npy": np.array(3)}
+    old = nn.load(craft(tmp_path / "v2.npz", [epoch], members))
+    assert isinstance(old["epoch"], np.ndarray) and old["epoch"] == 3  # version 2: an array
+    with pytest.raises(CheckpointError, match="has fields"):  # version 2 has no such field
+        nn.load(craft(tmp_path / "a.npz", [{**epoch, "python": "int"}], members))
+    for python in ("str", "list", 3):
+        manifest = json.dumps({"format": "tinygrad_np checkpoint", "version": 3,
+                               "entries": [{**epoch, "python": python}]})
+        with pytest.raises(CheckpointError, match="was a Python"):
+            nn.load(craft(tmp_path / "b.npz", [], members, manifest=manifest))
 
 
 def test_a_huge_declared_shape_allocates_nothing(tmp_path):

@@ -2,7 +2,8 @@
 
 A state dict may nest: ``{"model": model.state_dict(), "optim": opt.state_dict(), "epoch": 3}``.
 Keys are any strings; values are arrays (or Tensors), numbers, strings, and dicts of them, empty
-dicts included. Numbers and strings come back as 0-d arrays (``int(state["epoch"])`` reads one).
+dicts included. A Python int, float, bool or str comes back as itself (``state["epoch"]`` is 3,
+as with torch.load); NumPy scalars come back as 0-d arrays.
 No pickle is involved, so loading a file cannot run code.
 
 The file (docs/checkpoint-format.md) is an ``.npz``: a zip of uncompressed ``.npy`` members, one
@@ -39,7 +40,9 @@ from ..tensor import Tensor
 
 _MANIFEST = "__tinygrad_np_checkpoint__.json"
 _FORMAT_1_MARKER = "__tinygrad_np_checkpoint__.npy"  # files written before the manifest existed
-_FORMAT, _VERSION = "tinygrad_np checkpoint", 2
+_FORMAT, _VERSION = "tinygrad_np checkpoint", 3
+_READS = (2, 3)  # 3 added the "python" field: the Python type a 0-d entry was saved from
+_PYTHON = {"int": int, "float": float, "bool": bool, "str": str}
 _KINDS = "biufcU"  # bool, integers, floats, complex, unicode: what .npy stores without pickle
 _MAX_NDIM = 64  # NumPy's limit
 _DATE = (1980, 1, 1, 0, 0, 0)  # a fixed member date: the same state gives the same bytes
@@ -88,7 +91,10 @@ def _walk(state: dict, path: str) -> tuple[list[dict], list[np.ndarray]]:
             raise CheckpointError(f"nn.save: {_where(here)} has type {type(value).__name__} "
                                   f"(dtype {arr.dtype}), which {path} cannot hold without "
                                   "pickle; store arrays, numbers, strings and dicts of them")
-        entries.append({"path": list(here), "dtype": arr.dtype.str, "shape": list(arr.shape)})
+        entry = {"path": list(here), "dtype": arr.dtype.str, "shape": list(arr.shape)}
+        if type(value) in _PYTHON.values():  # exactly: not a NumPy scalar, not a subclass
+            entry["python"] = type(value).__name__
+        entries.append(entry)
         arrays.append(arr)
     return entries, arrays
 
@@ -256,7 +262,9 @@ def _read(f, size: int, path: str) -> dict:
             raise _damaged(path, f"the manifest and the members disagree (missing {missing[:5]}, "
                                  f"unexpected {extra[:5]}, of {len(missing)} and {len(extra)})")
         for k, (parent, keys, entry) in enumerate(slots):
-            parent[keys[-1]] = _read_array(zf, members[f"{k}.npy"], entry, keys, path)
+            arr = _read_array(zf, members[f"{k}.npy"], entry, keys, path)
+            parent[keys[-1]] = arr if "python" not in entry else _PYTHON[entry["python"]](
+                arr.item())
     return state
 
 
@@ -274,10 +282,12 @@ def _parse_manifest(raw: bytes, path: str) -> list[dict]:
         raise _damaged(path, f"the manifest is not valid JSON ({e})") from None
     if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
         raise _damaged(path, "the manifest does not describe a tinygrad_np checkpoint")
-    if doc.get("version") != _VERSION:
+    if doc.get("version") not in _READS:
         raise CheckpointError(f"nn.load: {path} is checkpoint format version "
-                              f"{doc.get('version')!r}; this tinygrad_np reads version "
-                              f"{_VERSION}: load it with the tinygrad_np that wrote it")
+                              f"{doc.get('version')!r}; this tinygrad_np reads versions "
+                              f"{_READS[0]} to {_READS[-1]}: load it with the tinygrad_np that "
+                              "wrote it")
+    fields = {"path", "dtype", "shape", "crc32"} | ({"python"} if doc["version"] >= 3 else set())
     entries = doc.get("entries")
     if not isinstance(entries, list) or set(doc) != {"format", "version", "entries"}:
         raise _damaged(path, "the manifest has no list of entries")
@@ -287,10 +297,16 @@ def _parse_manifest(raw: bytes, path: str) -> list[dict]:
             raise _damaged(path, f"manifest entry {str(entry)[:80]} has no key path")
         if set(entry) == {"path"}:
             continue
-        if set(entry) != {"path", "dtype", "shape", "crc32"}:
+        if not {"path", "dtype", "shape", "crc32"} <= set(entry) <= fields:
             raise _damaged(path, f"the manifest entry of {_where(entry['path'])} has fields "
                                  f"{sorted(entry)}")
         entry["dtype"] = _parse_dtype(entry, path)
+        kind = {"int": "iu", "float": "f", "bool": "b", "str": "U"}.get(entry.get("python"))
+        if "python" in entry and (kind is None or entry["shape"] != []
+                                  or entry["dtype"].kind not in kind):
+            raise _damaged(path, f"the manifest says {_where(entry['path'])} was a Python "
+                                 f"{str(entry['python'])[:20]} but gives it dtype "
+                                 f"{entry['dtype']} and shape {str(entry['shape'])[:40]}")
         shape, crc = entry["shape"], entry["crc32"]
         if not (isinstance(shape, list) and len(shape) <= _MAX_NDIM
                 and all(type(n) is int and n >= 0 for n in shape)
