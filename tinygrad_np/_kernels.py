@@ -12,27 +12,28 @@ import numpy as np
 
 ENABLED = True
 
-_ONES: dict = {}  # (shape, dtype) -> a read-only array of ones, made once
+_CONSTANTS: dict = {}  # (maker, its arguments) -> the read-only array it made
 
 
-def _ones(shape, dtype) -> np.ndarray:
-    """A vector of ones for the BLAS reductions below, made once per shape (these run every
-    training step; np.ones is a Python function and costs as much as a small product)."""
-    key = (shape, dtype)
-    ones = _ONES.get(key)
-    if ones is None:
-        if len(_ONES) > 64:  # many shapes (a varying batch size): keep the cache small
-            _ONES.clear()
-        ones = _ONES[key] = np.ones(shape, dtype)
-        ones.flags.writeable = False
-    return ones
+def constant(make, *args) -> np.ndarray:
+    """``make(*args)`` (np.ones, np.arange), made once and kept read-only: the vectors of ones
+    for the BLAS reductions below and the loss's row offsets are asked for every training step,
+    and making them (np.ones is a Python function) costs as much as the small product itself."""
+    key = (make, args)
+    a = _CONSTANTS.get(key)
+    if a is None:
+        if len(_CONSTANTS) > 64:  # many shapes (a varying batch size): keep the cache small
+            _CONSTANTS.clear()
+        a = _CONSTANTS[key] = make(*args)
+        a.flags.writeable = False
+    return a
 
 
 def sum_rows(g: np.ndarray) -> np.ndarray:
     """``g.sum(axis=0)`` for a 2-D float ``g``, as the product ``ones @ g``: NumPy sums a short
     column one row at a time, while a matrix-vector product runs across rows in BLAS. (A bias
     gradient.)"""
-    return _ones(len(g), g.dtype) @ g
+    return constant(np.ones, len(g), g.dtype) @ g
 
 
 def row_max(Z: np.ndarray) -> np.ndarray:
@@ -46,7 +47,7 @@ def row_max(Z: np.ndarray) -> np.ndarray:
 
 def row_sum(E: np.ndarray) -> np.ndarray:
     """``E.sum(axis=1, keepdims=True)`` for a 2-D float ``E``, as the product ``E @ ones``."""
-    return E @ _ones((E.shape[1], 1), E.dtype)
+    return E @ constant(np.ones, (E.shape[1], 1), E.dtype)
 
 
 def log_softmax_rows(Z: np.ndarray) -> np.ndarray:

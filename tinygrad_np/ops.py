@@ -2257,21 +2257,6 @@ class NllLoss(Function):
         return t.grad(None, t.expand_grad(g, ctx.reduction)), None, None
 
 
-_ROW_STARTS: dict = {}
-
-
-def _row_starts(n: int, C: int) -> np.ndarray:
-    """[0, C, 2C, ...]: where each row of an (n, C) array starts in its flattened form (made
-    once per shape: a training loop asks for the same one every step)."""
-    starts = _ROW_STARTS.get((n, C))
-    if starts is None:
-        if len(_ROW_STARTS) > 64:
-            _ROW_STARTS.clear()
-        starts = _ROW_STARTS[(n, C)] = np.arange(0, n * C, C)
-        starts.flags.writeable = False
-    return starts
-
-
 class _Targets:
     """The targets of a cross-entropy over logits of shape (N, C, d1, ...), as the weight T of
     each logit in the loss: for class indices, ``w[y] (1 - eps)`` at the label plus
@@ -2292,7 +2277,9 @@ class _Targets:
             self.w_label = w
             # where each label's logit is in the flattened (N, C) array: one index array
             # instead of (rows, labels), which NumPy handles several times faster
-            self.flat = lab + _row_starts(lab.size, n_classes) if lab.ndim == 1 else None
+            # (lab + [0, C, 2C, ...]: each row's start, made once per shape)
+            self.flat = lab + _kernels.constant(np.arange, 0, lab.size * n_classes, n_classes) \
+                if lab.ndim == 1 else None
             self.lab = lab
             self.denominator = float(lab.size if w is None else w.sum())
         else:
