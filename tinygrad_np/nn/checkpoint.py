@@ -42,7 +42,8 @@ _MANIFEST = "__tinygrad_np_checkpoint__.json"
 _FORMAT_1_MARKER = "__tinygrad_np_checkpoint__.npy"  # files written before the manifest existed
 _FORMAT, _VERSION = "tinygrad_np checkpoint", 3
 _READS = (2, 3)  # 3 added the "python" field: the Python type a 0-d entry was saved from
-_PYTHON = {"int": int, "float": float, "bool": bool, "str": str}
+# the Python types a 0-d entry may come back as, and the dtype kinds each is stored with
+_PYTHON = {"int": (int, "iu"), "float": (float, "f"), "bool": (bool, "b"), "str": (str, "U")}
 _KINDS = "biufcU"  # bool, integers, floats, complex, unicode: what .npy stores without pickle
 _MAX_NDIM = 64  # NumPy's limit
 _DATE = (1980, 1, 1, 0, 0, 0)  # a fixed member date: the same state gives the same bytes
@@ -92,7 +93,7 @@ def _walk(state: dict, path: str) -> tuple[list[dict], list[np.ndarray]]:
                                   f"(dtype {arr.dtype}), which {path} cannot hold without "
                                   "pickle; store arrays, numbers, strings and dicts of them")
         entry = {"path": list(here), "dtype": arr.dtype.str, "shape": list(arr.shape)}
-        if type(value) in _PYTHON.values():  # exactly: not a NumPy scalar, not a subclass
+        if type(value) in (int, float, bool, str):  # exactly: not a NumPy scalar or subclass
             entry["python"] = type(value).__name__
         entries.append(entry)
         arrays.append(arr)
@@ -263,7 +264,7 @@ def _read(f, size: int, path: str) -> dict:
                                  f"unexpected {extra[:5]}, of {len(missing)} and {len(extra)})")
         for k, (parent, keys, entry) in enumerate(slots):
             arr = _read_array(zf, members[f"{k}.npy"], entry, keys, path)
-            parent[keys[-1]] = arr if "python" not in entry else _PYTHON[entry["python"]](
+            parent[keys[-1]] = arr if "python" not in entry else _PYTHON[entry["python"]][0](
                 arr.item())
     return state
 
@@ -301,9 +302,9 @@ def _parse_manifest(raw: bytes, path: str) -> list[dict]:
             raise _damaged(path, f"the manifest entry of {_where(entry['path'])} has fields "
                                  f"{sorted(entry)}")
         entry["dtype"] = _parse_dtype(entry, path)
-        kind = {"int": "iu", "float": "f", "bool": "b", "str": "U"}.get(entry.get("python"))
-        if "python" in entry and (kind is None or entry["shape"] != []
-                                  or entry["dtype"].kind not in kind):
+        python = _PYTHON.get(entry["python"]) if isinstance(entry.get("python"), str) else None
+        if "python" in entry and (python is None or entry["shape"] != []
+                                  or entry["dtype"].kind not in python[1]):
             raise _damaged(path, f"the manifest says {_where(entry['path'])} was a Python "
                                  f"{str(entry['python'])[:20]} but gives it dtype "
                                  f"{entry['dtype']} and shape {str(entry['shape'])[:40]}")
