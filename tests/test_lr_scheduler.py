@@ -219,6 +219,44 @@ def test_scheduler_state_round_trips_through_a_file(make, tmp_path):
     assert [g["lr"] for g in opt2.param_groups] == [g["lr"] for g in opt.param_groups]
 
 
+@pytest.mark.parametrize("order", ["optimizer first", "scheduler built first"])
+@pytest.mark.parametrize("name, kwargs, steps", CASES + [
+    ("ReduceLROnPlateau", dict(patience=1, factor=0.5), 30)], ids=IDS + ["ReduceLROnPlateau"])
+def test_a_resumed_schedule_trains_every_epoch_at_the_uninterrupted_rate(name, kwargs, steps,
+                                                                         order):
+    # the common resume (load the optimizer, build the scheduler, load its state) used to
+    # train the first resumed epoch at the epoch-0 rate while get_last_lr() said otherwise
+    def metric(epoch):
+        return 1.0 if epoch % 4 else 2.0
+
+    def advance(sched, epoch):
+        sched.step(metric(epoch)) if name == "ReduceLROnPlateau" else sched.step()
+
+    def rates(opt):
+        return [v for g in opt.param_groups for v in (g["lr"], g["momentum"])]
+
+    cut = min(13, steps - 2)
+    opt = two_groups(momentum=0.9)
+    sched = getattr(optim, name)(opt, **kwargs)
+    expected = []
+    for epoch in range(steps):
+        if epoch == cut:
+            saved = (opt.state_dict(), sched.state_dict())
+        expected.append(rates(opt))
+        advance(sched, epoch)
+    opt2 = two_groups(momentum=0.9)
+    if order == "optimizer first":
+        opt2.load_state_dict(saved[0])
+        sched2 = getattr(optim, name)(opt2, **kwargs)
+    else:
+        sched2 = getattr(optim, name)(opt2, **kwargs)
+        opt2.load_state_dict(saved[0])
+    sched2.load_state_dict(saved[1])
+    for epoch in range(cut, steps):
+        assert rates(opt2) == pytest.approx(expected[epoch], rel=1e-12), epoch
+        advance(sched2, epoch)
+
+
 def test_a_bad_scheduler_state_changes_nothing():
     sched = optim.StepLR(two_groups(), step_size=2)
     sched.step()

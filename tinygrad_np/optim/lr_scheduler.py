@@ -142,6 +142,13 @@ class LRScheduler:
         self.last_epoch, self.base_lrs, self._last_lr = int(last_epoch), base_lrs, last_lr
         for k, v in counters.items():
             setattr(self, k, type(getattr(self, k))(v))
+        self._restore_groups()
+
+    def _restore_groups(self) -> None:
+        # Building a scheduler set the learning rate of epoch 0: the next epoch must train at
+        # the one the state was saved with, whichever of optimizer and scheduler was loaded first
+        for group, lr in zip(self.optimizer.param_groups, self._last_lr):
+            group["lr"] = lr
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self._last_lr})"
@@ -305,6 +312,11 @@ class OneCycleLR(LRScheduler):
                     self._set_momentum(group, top)
                     group["max_momentum"], group["base_momentum"] = top, base
         super().__init__(optimizer, last_epoch)
+
+    def _restore_groups(self) -> None:
+        if self.cycle_momentum and 0 <= self.last_epoch <= self.total_steps:
+            self.get_lr()  # sets each group's momentum (or beta1) for the restored step
+        super()._restore_groups()
 
     def _set_momentum(self, group: dict, value: float) -> None:
         if self.use_beta1:
