@@ -178,6 +178,15 @@ unary("silu", lambda L, x: L.nn.functional.silu(x))
 unary("gelu", lambda L, x: L.nn.functional.gelu(x))
 unary("gelu_tanh", lambda L, x: L.nn.functional.gelu(x, approximate="tanh"))
 unary("scalar_ops", lambda L, x: (1 - x) * 3 + x / 4 - 2 / (x * x + 1))
+# step functions: gradient 0 (their outputs require grad, as in PyTorch), away from the jumps
+unary("floor", lambda L, x: x.floor() * x, "half", shapes=[(3, 4), ()])
+unary("ceil", lambda L, x: x.ceil() * x, "half", shapes=[(3, 4), ()])
+unary("trunc", lambda L, x: x.trunc() * x, "half", shapes=[(3, 4), ()])
+unary("round", lambda L, x: x.round() * x, "int", shapes=[(3, 4), ()])
+unary("sign", lambda L, x: x.sign() * x, kinks=(0,), shapes=[(3, 4), ()])
+unary("floor_divide", lambda L, x: x // 0.75 + x, "half", shapes=[(3, 4), ()],
+      torch=None)  # PyTorch has no derivative for floor_divide
+unary("remainder_scalar", lambda L, x: x % 1.0, "half", shapes=[(3, 4), ()])
 case("double_cast", lambda L, x: (x.float().double() * 1.0),
      A((3, 4)), tol=dict(atol=1e-3, rtol=1e-2, eps=1e-3), second=False)
 
@@ -189,6 +198,7 @@ binary("div", lambda L, a, b: a / b, ("normal", "pos"))
 binary("pow", lambda L, a, b: a**b, ("pos", "normal"))
 binary("maximum", lambda L, a, b: a.maximum(b), ("int", "half"))
 binary("minimum", lambda L, a, b: a.minimum(b), ("int", "half"))
+binary("remainder", lambda L, a, b: a % b, ("normal", "pos"))
 case("clamp_tensor_bounds", lambda L, x, lo, hi: x.clamp(lo, hi),
      A((3, 4), "int"), A((4,), "half"), A((3, 1), "half"),
      torch=lambda L, x, lo, hi: L.minimum(L.maximum(x, lo), hi))

@@ -121,3 +121,22 @@ def test_bad_input_leaves_state_untouched():
     with pytest.raises(ShapeError):
         (w @ np.ones((3, 1))).sum().backward()
     np.testing.assert_array_equal(w.grad, before)
+
+
+@pytest.mark.needs_torch
+@pytest.mark.parametrize("args", [(1, False), (0, True), (1, False, True), (None, False)])
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_var_and_std_take_pytorchs_positional_order(name, args):
+    # (dim, unbiased, keepdim): x.var(1, False) is the population variance, as in PyTorch
+    import torch
+
+    a = np.arange(12.0).reshape(3, 4) ** 1.5
+    ours = getattr(Tensor(a), name)(*args)
+    theirs = getattr(torch.tensor(a), name)(*args)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    assert ours.shape == tuple(theirs.shape)
+
+
+def test_var_refuses_a_second_positional_argument_that_is_no_flag():
+    with pytest.raises(tg.ArgumentError, match="unbiased .*True or False"):
+        Tensor(np.ones((2, 3))).var(0, np.float32)

@@ -561,18 +561,56 @@ def ge(a, b):
     return _constant_result("ge", np.greater_equal, a, b)
 
 
+class Remainder(Function):
+    """a % b, with the sign of b (Python's and PyTorch's rule)
+                        da = g                db = -g * floor(a / b)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        return g if need[0] else None, -g * _floor(a / b) if need[1] else None
+
+
+class FloorDivide(Function):
+    """a // b, rounded toward minus infinity     da = db = 0 (a step function of a and b)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.floor_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _zero_slope(ctx, g), _zero_slope(ctx, g)
+
+
 def remainder(a, b):
-    """a % b with the sign of b (Python's and PyTorch's rule); no gradient"""
-    proto = a if _is_tensor(a) else b
-    a, b = _operands("remainder", a, b)
-    return _constant_result("remainder", np.remainder, a, b, proto)
+    """a % b with the sign of b (Python's and PyTorch's rule)"""
+    return _rounding_binary("remainder", Remainder, np.remainder, a, b)
 
 
 def floor_divide(a, b):
-    """a // b rounded toward minus infinity; no gradient"""
+    """a // b rounded toward minus infinity (gradient 0: it is a step function)"""
+    return _rounding_binary("floor_divide", FloorDivide, np.floor_divide, a, b)
+
+
+def _rounding_binary(op: str, fn, ufunc, a, b):
     proto = a if _is_tensor(a) else b
-    a, b = _operands("floor_divide", a, b)
-    return _constant_result("floor_divide", np.floor_divide, a, b, proto)
+    a, b = _operands(op, a, b)
+    if any(_is_tensor(x) and x._data.dtype.kind == "f" for x in (a, b)):
+        return _binary(op, fn, a, b)  # recorded: floats may require grad
+    return _constant_result(op, ufunc, a, b, proto)  # integers and bools: no gradient
 
 
 def logical_and(a, b):
@@ -591,9 +629,79 @@ def logical_not(x):
     return new_tensor(type(x), np.logical_not(x._data), None)
 
 
+def _zero_slope(ctx, g):
+    """The backward of a step function: 0 (its output still requires grad, as in PyTorch)."""
+    return g * 0
+
+
+class Sign(Function):
+    """-1, 0 or 1       dx = 0"""
+
+    array_mode = True
+    backward = staticmethod(_zero_slope)
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.sign(x)
+
+
+class Floor(Function):
+    """floor(x)         dx = 0"""
+
+    array_mode = True
+    backward = staticmethod(_zero_slope)
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.floor(x)
+
+
+class Ceil(Function):
+    """ceil(x)          dx = 0"""
+
+    array_mode = True
+    backward = staticmethod(_zero_slope)
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.ceil(x)
+
+
+class Trunc(Function):
+    """trunc(x)         dx = 0"""
+
+    array_mode = True
+    backward = staticmethod(_zero_slope)
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.trunc(x)
+
+
+class Round(Function):
+    """round(x, decimals), half to even (NumPy's and PyTorch's rule)     dx = 0"""
+
+    array_mode = True
+    backward = staticmethod(_zero_slope)
+
+    @staticmethod
+    def forward(ctx, x, decimals=0):
+        return np.round(x, decimals)
+
+
+def _step(fn, x, **kwargs):
+    if x._data.dtype.kind != "f":  # integers and bools: the values as they are, no gradient
+        return new_tensor(type(x), fn.forward(None, x._data, **kwargs), None)
+    return fn.apply(x, **kwargs)
+
+
 def sign(x):
-    """-1, 0 or 1 (no gradient)"""
-    return new_tensor(type(x), np.sign(x._data), None)
+    """-1, 0 or 1 (gradient 0)"""
+    return _step(Sign, x)
+
+
+def _floor(x):
+    return floor(x) if _is_tensor(x) else np.floor(x)
 
 
 def isnan(x):
@@ -609,16 +717,21 @@ def isfinite(x):
 
 
 def floor(x):
-    """Round down (no gradient: it is zero almost everywhere)"""
-    return new_tensor(type(x), np.floor(x._data), None)
+    """Round down (gradient 0: it is zero almost everywhere)"""
+    return _step(Floor, x)
 
 
 def ceil(x):
-    return new_tensor(type(x), np.ceil(x._data), None)
+    return _step(Ceil, x)
+
+
+def trunc(x):
+    """Round toward zero"""
+    return _step(Trunc, x)
 
 
 def round(x, decimals: int = 0):
-    return new_tensor(type(x), np.round(x._data, decimals), None)
+    return _step(Round, x, decimals=decimals)
 
 
 # === elementwise, unary =========================================================================
@@ -3099,10 +3212,11 @@ def fold(cols, output_size, kernel_size, dilation=1, padding=0, stride=1):
 # === composites: functions of the primitives above, their gradients come from the graph =========
 
 
-def var(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, correction=None,
-        unbiased=None, ddof=None):
+def var(x, axis=None, unbiased=None, keepdims: bool = False, *, dim=None, keepdim=None,
+        correction=None, ddof=None):
     """Variance: sum((x - mean)^2) / (n - correction); PyTorch's default correction is 1
-    (``unbiased=False`` or ``correction=0`` for the population variance; NumPy's ``ddof``)"""
+    (``unbiased=False`` or ``correction=0`` for the population variance; NumPy's ``ddof``).
+    The positional order is PyTorch's: ``x.var(1, False)`` is the population variance."""
     axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
     c = _correction(correction, unbiased, ddof)
     x = _float_input(x, "var")
@@ -3113,12 +3227,12 @@ def var(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, correct
     return total / (n - c) if n - c > 0 else total * np.nan
 
 
-def std(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, correction=None,
-        unbiased=None, ddof=None):
+def std(x, axis=None, unbiased=None, keepdims: bool = False, *, dim=None, keepdim=None,
+        correction=None, ddof=None):
     """Standard deviation: sqrt of ``var`` with the same arguments (gradient 0 where it is 0,
     as PyTorch)"""
-    return NormSqrt.apply(var(x, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction,
-                    unbiased=unbiased, ddof=ddof))
+    return NormSqrt.apply(var(x, axis, unbiased, keepdims, dim=dim, keepdim=keepdim,
+                              correction=correction, ddof=ddof))
 
 
 def _correction(correction, unbiased, ddof) -> float:
@@ -3126,6 +3240,9 @@ def _correction(correction, unbiased, ddof) -> float:
     if len(given) > 1:
         raise ArgumentError("var/std: give one of correction=, unbiased= and ddof=")
     if unbiased is not None:
+        if not isinstance(unbiased, (bool, np.bool_)):  # NumPy's second argument is a dtype
+            raise ArgumentError(f"var/std: unbiased (the second positional argument, as in "
+                                f"PyTorch) must be True or False, got {unbiased!r}")
         return 1.0 if unbiased else 0.0
     if ddof is not None:
         return float(ddof)

@@ -537,6 +537,24 @@ class Tensor(TensorBase):
     def sign(self):
         return ops.sign(self)
 
+    def floor(self):
+        return ops.floor(self)
+
+    def ceil(self):
+        return ops.ceil(self)
+
+    def trunc(self):
+        return ops.trunc(self)
+
+    def round(self, decimals: int = 0):
+        return ops.round(self, decimals)
+
+    def remainder(self, other):
+        return ops.remainder(self, other)
+
+    def floor_divide(self, other):
+        return ops.floor_divide(self, other)
+
     def neg(self):
         return ops.neg(self)
 
@@ -624,15 +642,15 @@ class Tensor(TensorBase):
     def cumsum(self, axis=None, *, dim=None):
         return ops.cumsum(self, axis, dim=dim)
 
-    def var(self, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=None,
-            unbiased=None, ddof=None):
-        return ops.var(self, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction,
-                       unbiased=unbiased, ddof=ddof)
+    def var(self, axis=None, unbiased=None, keepdims=False, *, dim=None, keepdim=None,
+            correction=None, ddof=None):
+        return ops.var(self, axis, unbiased, keepdims, dim=dim, keepdim=keepdim,
+                       correction=correction, ddof=ddof)
 
-    def std(self, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=None,
-            unbiased=None, ddof=None):
-        return ops.std(self, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction,
-                       unbiased=unbiased, ddof=ddof)
+    def std(self, axis=None, unbiased=None, keepdims=False, *, dim=None, keepdim=None,
+            correction=None, ddof=None):
+        return ops.std(self, axis, unbiased, keepdims, dim=dim, keepdim=keepdim,
+                       correction=correction, ddof=ddof)
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         return ops.logsumexp(self, axis, keepdims, dim=dim, keepdim=keepdim)
@@ -807,6 +825,7 @@ _UFUNC_OPS = {
     np.greater: ops.gt, np.greater_equal: ops.ge, np.remainder: ops.remainder,
     np.floor_divide: ops.floor_divide, np.sign: ops.sign, np.isnan: ops.isnan,
     np.isinf: ops.isinf, np.isfinite: ops.isfinite, np.floor: ops.floor, np.ceil: ops.ceil,
+    np.trunc: ops.trunc,
 }
 
 
