@@ -655,16 +655,30 @@ class Tensor(TensorBase):
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         return ops.logsumexp(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def norm(self, p=2, dim=None, keepdim=False):
-        """The p-norm over everything (or ``dim``): p = 2 (default), 1, inf or any number;
-        for p = 2 the gradient at a zero norm is 0, as in PyTorch"""
+    def norm(self, p="fro", dim=None, keepdim=False):
+        """The p-norm over everything (or ``dim``), as PyTorch's vector norms: p = 2 or "fro"
+        (the default), 1, inf (the largest |x|), -inf (the smallest), 0 (the number of
+        non-zero elements, gradient 0) or any other number; for p = 2 the gradient at a zero
+        norm is 0, as in PyTorch"""
         x = ops._float_input(self, "norm")
+        if isinstance(p, str):
+            if p not in ("fro", "inf", "-inf"):
+                raise ArgumentError(f"norm: p={p!r} is not a vector norm; use a number, inf, "
+                                    "-inf or 'fro' (for the nuclear norm, use the singular "
+                                    "values of np.linalg.svd)")
+            p = 2.0 if p == "fro" else float(p)
+        elif isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+            raise ArgumentError(f"norm: p must be a number, inf, -inf or 'fro', got {p!r}")
         if p == 2:
             return ops.NormSqrt.apply(ops.sum(x * x, dim, keepdim))
         if p == 1:
             return ops.sum(ops.abs(x), dim, keepdim)
-        if p in (float("inf"), "inf"):
+        if p == float("inf"):
             return ops.amax(ops.abs(x), dim, keepdim)
+        if p == float("-inf"):
+            return ops.amin(ops.abs(x), dim, keepdim)
+        if p == 0:  # a count: recorded through sign, so its gradient is 0 as in PyTorch
+            return ops.sum(ops.abs(ops.sign(x)), dim, keepdim)
         return ops.sum(ops.abs(x) ** p, dim, keepdim) ** (1.0 / p)
 
     def reshape(self, *shape):
