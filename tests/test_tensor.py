@@ -163,3 +163,26 @@ def test_norm_matches_pytorchs_vector_norms(p, dim, keepdim):
 def test_norm_refuses_what_is_no_vector_norm(p):
     with pytest.raises(tg.ArgumentError, match="norm: p"):
         Tensor(np.ones(3)).norm(p)
+
+
+@pytest.mark.needs_torch
+@pytest.mark.parametrize("dim, index", [(1, [[0, 1]]), (1, [[3], [0], [1]]), (0, [[2, 0], [1, 1]]),
+                                        (1, [[1, 2, 0, 3], [0, 0, 0, 0]])])
+def test_gather_reads_an_index_smaller_than_the_input_as_pytorch(dim, index):
+    # the output has the index's shape (it was broadcast over the input's other rows)
+    import torch
+
+    a = np.arange(12.0).reshape(3, 4) ** 1.5
+    x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    ours, theirs = x.gather(dim, Tensor(np.array(index))), t.gather(dim, torch.tensor(index))
+    np.testing.assert_array_equal(ours.numpy(), theirs.detach().numpy())
+    ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+@pytest.mark.parametrize("index, error", [([[-1], [0], [0]], OutOfRangeError),
+                                          ([[0], [0], [0], [0]], ShapeError)])
+def test_gather_refuses_negative_and_too_large_indices(index, error):
+    with pytest.raises(error, match="gather: index"):
+        Tensor(np.ones((3, 4))).gather(1, Tensor(np.array(index)))

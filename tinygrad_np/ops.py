@@ -1979,9 +1979,17 @@ def gather(x, axis: int, index):
     if idx.ndim != x.ndim:
         raise ShapeError(f"gather: index of shape {idx.shape} needs as many dimensions as the "
                          f"input of shape {x.shape}")
-    if idx.size and (idx.min() < -x.shape[ax] or idx.max() >= x.shape[ax]):
+    if idx.size and (idx.min() < 0 or idx.max() >= x.shape[ax]):  # no wrap-around: PyTorch's
         raise OutOfRangeError(f"gather: index values must be in 0..{x.shape[ax] - 1} along axis "
                               f"{axis} of a tensor of shape {x.shape}")
+    if any(i > n for d, (i, n) in enumerate(zip(idx.shape, x.shape)) if d != ax):
+        raise ShapeError(f"gather: index of shape {idx.shape} is larger than the input of shape "
+                         f"{x.shape} in a dimension other than {axis}")
+    if any(i < n for d, (i, n) in enumerate(zip(idx.shape, x.shape)) if d != ax):
+        # the output has the index's shape, read from the input's leading part in the other
+        # dimensions (PyTorch's rule), never broadcast over the rest of the input
+        x = getitem(x, tuple(slice(None) if d == ax else slice(0, i)
+                             for d, i in enumerate(idx.shape)))
     return Gather.apply(x, axis=ax, index=idx)
 
 
