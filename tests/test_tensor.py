@@ -186,3 +186,12 @@ def test_gather_reads_an_index_smaller_than_the_input_as_pytorch(dim, index):
 def test_gather_refuses_negative_and_too_large_indices(index, error):
     with pytest.raises(error, match="gather: index"):
         Tensor(np.ones((3, 4))).gather(1, Tensor(np.array(index)))
+
+
+@pytest.mark.parametrize("call", [lambda x: x.cumsum((0, 1)), lambda x: x.softmax((0, 1)),
+                                  lambda x: x.log_softmax(dim=[1]), lambda x: x.cumsum(1.0),
+                                  lambda x: x.gather((1,), Tensor(np.zeros((2, 2), int)))])
+def test_ops_along_one_dimension_refuse_several(call):
+    # cumsum((0, 1)) summed along dim 0 alone, without a word
+    with pytest.raises(tg.ArgumentError, match="dim must be one dimension"):
+        call(Tensor(np.ones((2, 2))))

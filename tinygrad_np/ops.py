@@ -291,6 +291,8 @@ def normalize_axis(axis, ndim: int, op: str, reduces: bool = True):
 
 def _one_axis(axis, ndim: int, op: str) -> int | None:
     """A single axis, normalised (None for a 0-d tensor)."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise ArgumentError(f"{op}: dim must be one dimension (an int), got {axis!r}")
     axes = normalize_axis(axis, ndim, op, reduces=False)
     return axes[0] if axes else None
 
