@@ -255,7 +255,9 @@ class OneCycleLR(LRScheduler):
     ``max_lr / div_factor / final_div_factor``, along a cosine (``anneal_strategy="cos"``) or a
     line; ``three_phase=True`` comes back down to the start before the final fall. With
     ``cycle_momentum`` (the default), the momentum (SGD) or beta1 (Adam) moves the opposite way,
-    between ``max_momentum`` and ``base_momentum``.
+    between ``max_momentum`` and ``base_momentum``. One ``step()`` more than ``total_steps``
+    is allowed, as in PyTorch; it keeps the final learning rate and momentum (PyTorch's go on
+    along the curve, and below zero for a linear one).
     """
 
     def __init__(self, optimizer: Optimizer, max_lr, total_steps: int | None = None,
@@ -340,7 +342,10 @@ class OneCycleLR(LRScheduler):
             start = 0.0
             for k, (end, lr0, lr1, m0, m1) in enumerate(self.phases):
                 if step <= end or k == len(self.phases) - 1:
-                    pct = (step - start) / (end - start)
+                    # the step after the last one (last_epoch == total_steps) holds the final
+                    # values: PyTorch extrapolates there, and its linear schedule's lr goes
+                    # below zero
+                    pct = min((step - start) / (end - start), 1.0)
                     lrs.append(self._anneal(group[lr0], group[lr1], pct))
                     if self.cycle_momentum:
                         self._set_momentum(group, self._anneal(group[m0], group[m1], pct))
