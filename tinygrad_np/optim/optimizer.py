@@ -295,7 +295,7 @@ class Optimizer:
         d["check_finite"] = bool(check_finite)
         d["fused"] = fusable and fused is not False
         d["param_groups"], d["params"], d["names"] = [], [], []
-        d["state"], d["steps"], d["_segments"], d["_decayed"] = [], [], [], {}
+        d["state"], d["steps"], d["_segments"], d["_scratch"] = [], [], [], {}
         d["_active_group"] = None
         if isinstance(params, Tensor):
             _collect(params, where)  # raises: wrap a single tensor in a list
@@ -508,12 +508,15 @@ class Optimizer:
                 if want != seg.keys:
                     self._make_state(seg)  # a hyperparameter that needs other buffers changed
             wd = group.get("weight_decay", 0.0) if self._l2 else 0.0
+            maximize = group.get("maximize", False)
             if g is not None:  # fused: one update over the flat buffers
                 for i in seg.index:
                     steps[i] += 1
                     written.append(params[i])
                 p, tmp = seg.flat["param"], seg.flat["tmp"]
-                if wd:  # L2: the gradient of wd/2 * |p|^2 added; g is our own copy
+                if maximize:  # as PyTorch: the gradient negated first; g is our own copy
+                    np.negative(g, out=g)
+                if wd:  # L2: the gradient of wd/2 * |p|^2 added
                     np.multiply(p, wd, out=tmp)
                     g += tmp
                 self._apply(p, g, seg.state, tmp, steps[seg.index[0]], group)
@@ -524,12 +527,15 @@ class Optimizer:
                     continue
                 steps[i] += 1
                 g = param._grad._data
-                if wd:
-                    buf = self._decayed.get(i)
+                if wd or maximize:  # the gradient to use, in a scratch buffer: .grad is the user's
+                    buf = self._scratch.get(i)
                     if buf is None:
-                        buf = self._decayed[i] = np.empty_like(param._data)
-                    g = np.multiply(param._data, wd, out=buf)
-                    g += param._grad._data
+                        buf = self._scratch[i] = np.empty_like(param._data)
+                    if not wd:
+                        g = np.negative(g, out=buf)
+                    else:
+                        np.multiply(param._data, wd, out=buf)
+                        g = np.subtract(buf, g, out=buf) if maximize else np.add(buf, g, out=buf)
                 self._apply(param._data, g, self.state[i], tmp, steps[i], group)
                 written.append(param)
         note_writes(written)  # a graph that saved the old values now refuses
@@ -649,6 +655,8 @@ class Optimizer:
                                      f"optimizer's group {k} has {m} parameters from position "
                                      f"{start}; build it with the same groups")
             start += m
+            if "maximize" in self.defaults and "maximize" not in group:
+                group = {**group, "maximize": False}  # saved before maximize existed: descent
             missing = [key for key in self.defaults if key not in group]
             if missing:
                 raise OptimizerError(f"{here}: hyperparameter {missing[0]!r} is missing from "
