@@ -15,6 +15,7 @@ import zlib
 import numpy as np
 import pytest
 
+import tinygrad_np as tg
 from tinygrad_np import CheckpointError, Tensor, nn, optim
 
 
@@ -554,3 +555,23 @@ def test_later_saves_remove_the_temporaries_of_killed_writers_but_not_of_live_on
         sleeper.wait()
     nn.save({"step": 2}, path)  # the sleeper is gone now: its temporary goes too
     assert sorted(os.listdir(tmp_path)) == sorted(["c.npz", "other.npz", live[0]])
+
+
+def test_a_missing_file_raises_a_library_error_that_is_still_a_file_not_found_error(tmp_path):
+    missing = tmp_path / "missing.npz"
+    with pytest.raises(tg.CheckpointNotFoundError, match="nn.load: no such file") as info:
+        nn.load(missing)
+    assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, tg.TinygradError)
+    assert info.value.errno == errno.ENOENT and info.value.filename == str(missing)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda p: nn.load(None), "nn.load: path must be a file name"),
+    (lambda p: nn.save({"a": np.zeros(2)}, None), "nn.save: path must be a file name"),
+    (lambda p: nn.save({"a": [np.zeros(2), np.zeros(3)]}, p), "'a'.* values of different sh"),
+])
+def test_bad_paths_and_ragged_lists_raise_checkpoint_errors(tmp_path, call, message):
+    path = tmp_path / "c.npz"
+    with pytest.raises(CheckpointError, match=message):
+        call(path)
+    assert not path.exists()

@@ -540,3 +540,20 @@ def test_real_fashion_mnist_directory(fashion_mnist_dir):
     # Fashion-MNIST is balanced: 6,000 training and 1,000 test images per class
     assert np.bincount(y_train).tolist() == [6000] * 10
     assert np.bincount(y_test).tolist() == [1000] * 10
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(n_test=2.5), "n_test must be a number of samples"),
+    (dict(n_test="2"), "n_test must be a number of samples"),
+    (dict(n_test=2, n_train=3.0), "n_train must be a number of samples"),
+    (dict(test_size="0.2"), "test_size is a fraction"),
+    (dict(seed=0.5), "train_test_split: seed must be an int >= 0"),
+    (dict(shuffle="no"), "train_test_split: shuffle must be True or False"),
+])
+def test_train_test_split_refuses_settings_of_the_wrong_kind(kwargs, message):
+    from tinygrad_np.errors import ArgumentError
+
+    X, y = np.arange(20.0).reshape(10, 2), np.arange(10)
+    with pytest.raises(ArgumentError, match=message):
+        train_test_split(X, y, **kwargs)
+    assert len(train_test_split(X, y, n_test=np.int64(2), seed=0)[2]) == 2

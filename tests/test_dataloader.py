@@ -137,3 +137,33 @@ def test_one_hot_and_split_raise_argument_errors():
         tg.data.train_test_split(X, y, test_size=1.5)
     with pytest.raises(tg.ArgumentError, match="cannot take 8 training and 5 test"):
         tg.data.train_test_split(X, y, n_train=8, n_test=5)
+
+
+# --- settings of the wrong kind raise, naming the argument --------------------------------------
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(seed=0.5), "DataLoader: seed must be an int >= 0"),
+    (dict(seed="abc"), "DataLoader: seed must be an int >= 0"),
+    (dict(seed=-1), "DataLoader: seed must be an int >= 0"),
+    (dict(generator=True), "DataLoader: seed must be an int >= 0"),
+    (dict(shuffle="no"), "DataLoader: shuffle must be True or False.*'no'"),
+    (dict(drop_last="no"), "DataLoader: drop_last must be True or False"),
+    (dict(shuffle=None), "DataLoader: shuffle must be True or False"),
+])
+def test_bad_loader_settings_raise_a_library_error(kwargs, message):
+    from tinygrad_np.errors import ArgumentError
+
+    X, y = np.zeros((6, 2)), np.arange(6)
+    with pytest.raises(ArgumentError, match=message):
+        DataLoader(X, y, batch_size=2, **kwargs)
+    loader = DataLoader(X, y, batch_size=4, shuffle=np.bool_(False), drop_last=np.bool_(True),
+                        seed=np.int64(3))
+    assert loader.shuffle is False and loader.drop_last is True and len(loader) == 1
+
+
+def test_default_collate_of_no_samples_says_so():
+    from tinygrad_np.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match="default_collate: got an empty list of samples"):
+        default_collate([])

@@ -58,6 +58,10 @@ def test_schedulers_match_torch_over_many_steps(name, kwargs, steps):
         ours.step()
         theirs.step()
         assert isinstance(ours.get_last_lr(), list)
+        if name == "OneCycleLR" and ours.last_epoch == ours.total_steps:
+            # past the last step PyTorch extrapolates (below zero for "linear"): ours holds
+            assert ours.get_last_lr() == pytest.approx([g["min_lr"] for g in opt.param_groups])
+            continue
         assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-10, abs=1e-15)
         assert [g["lr"] for g in opt.param_groups] == ours.get_last_lr()
         if cycles:
@@ -310,3 +314,69 @@ def test_cosine_formula_and_no_warnings():
             lrs.append(sched.get_last_lr()[0])
     expected = [0.01 + 0.19 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(1, 9)]
     np.testing.assert_allclose(lrs, expected, rtol=1e-14)
+
+
+# --- settings and schedule values that are not numbers, or would make the lr negative -------
+
+
+def sgd():
+    return optim.SGD([Tensor(np.zeros(2), requires_grad=True)], lr=0.1, momentum=0.9)
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda o: optim.StepLR(o, 2, gamma="x"), "StepLR: gamma must be a number"),
+    (lambda o: optim.MultiStepLR(o, [2], gamma=None), "MultiStepLR: gamma must be a number"),
+    (lambda o: optim.ExponentialLR(o, gamma=-1.0), "ExponentialLR: gamma must be >= 0"),
+    (lambda o: optim.LinearLR(o, start_factor="0.5"), "LinearLR: start_factor must be a num"),
+    (lambda o: optim.CosineAnnealingLR(o, 5, eta_min="0"), "eta_min must be a number"),
+    (lambda o: optim.OneCycleLR(o, max_lr="1", total_steps=5), "max_lr must be a number"),
+    (lambda o: optim.OneCycleLR(o, 1.0, total_steps=5, pct_start="a"), "pct_start must be a"),
+    (lambda o: optim.OneCycleLR(o, 1.0, total_steps=5, div_factor=0), "div_factor and final"),
+    (lambda o: optim.ReduceLROnPlateau(o, factor="0.5"), "factor must be a number"),
+    (lambda o: optim.ReduceLROnPlateau(o, min_lr=[None]), r"min_lr\[0\] must be a number"),
+    (lambda o: optim.StepLR(o, 2, last_epoch=2.5), "last_epoch must be an int >= -1"),
+    (lambda o: optim.LambdaLR(o, lambda e: "x"), "factor of param group 0 must be a number"),
+    (lambda o: optim.LambdaLR(o, lambda e: -1.0), "learning rate of param group 0 must be >="),
+    (lambda o: optim.LambdaLR(o, lambda e: math.nan), "must be >= 0, got nan"),
+])
+def test_bad_scheduler_settings_raise_and_leave_the_optimizer_alone(build, message):
+    o = sgd()
+    before = dict(o.param_groups[0])
+    with pytest.raises(OptimizerError, match=message):
+        build(o)
+    assert dict(o.param_groups[0]) == before  # no initial_lr, the lr it had
+
+
+def test_a_lambda_that_turns_negative_later_raises_at_that_step_and_changes_nothing():
+    o = sgd()
+    sched = optim.LambdaLR(o, lambda e: 1.0 - e / 2)
+    sched.step()
+    sched.step()  # lr 0 is allowed
+    with pytest.raises(OptimizerError, match=r"at epoch 3: the learning rate .* >= 0.*lr_lambda"):
+        sched.step()
+    assert sched.last_epoch == 2 and o.param_groups[0]["lr"] == 0.0
+    assert sched.get_last_lr() == [0.0]
+
+
+@pytest.mark.parametrize("metric", ["abc", np.array([0.5, 0.4]), None, [0.5]])
+def test_plateau_step_takes_one_number(metric):
+    o = sgd()
+    sched = optim.ReduceLROnPlateau(o)
+    with pytest.raises(OptimizerError, match="ReduceLROnPlateau.step: .*metric"):
+        sched.step(metric)
+    assert sched.last_epoch == 0 and sched.best == math.inf
+    sched.step(np.float32(0.5))
+    sched.step(Tensor(np.array(0.25)))
+    assert sched.best == 0.25
+
+
+@pytest.mark.parametrize("key, value", [("base_lrs", np.array([-5.0])),
+                                        ("last_lr", np.array([np.nan]))])
+def test_a_loaded_scheduler_state_with_a_negative_lr_is_refused(key, value):
+    o = sgd()
+    sched = optim.StepLR(o, step_size=2)
+    state = sched.state_dict()
+    state[key] = value
+    with pytest.raises(OptimizerError, match=rf"{key}\[0\] must be"):
+        sched.load_state_dict(state)
+    assert sched.base_lrs == [0.1] and o.param_groups[0]["lr"] == 0.1

@@ -122,3 +122,12 @@ def test_clipping_is_a_noted_write_and_training_with_it_works():
         assert float(nn.utils.clip_grad_norm_(model.parameters(), 0.5)) >= 0
         opt.step()
     assert float(loss) < 1.0
+
+
+@pytest.mark.parametrize("max_norm", [-1.0, float("nan"), -math.inf])
+def test_clip_grad_norm_refuses_a_negative_or_nan_max_norm(max_norm):
+    w = Tensor(np.zeros(2), requires_grad=True)
+    w.grad = np.array([3.0, 4.0])
+    with pytest.raises(tg.ArgumentError, match="clip_grad_norm_: max_norm must be >= 0"):
+        nn.utils.clip_grad_norm_([w], max_norm=max_norm)
+    np.testing.assert_array_equal(w.grad.data, [3.0, 4.0])  # untouched

@@ -41,6 +41,8 @@ DEFAULTS = {
     "Adagrad": dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
                     eps=1e-10),
 }
+for _h in DEFAULTS.values():
+    _h["maximize"] = False
 
 
 def reference_step(kind, h, theta, g, s, t):
@@ -138,6 +140,65 @@ def test_20_steps_match_torch_optim(kind, kwargs):
         opt.step()
     for a, r in zip(run_ours(kind, kwargs), (W, b)):
         np.testing.assert_allclose(a, r.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+MAXIMIZE_CASES = [
+    ("SGD", dict(lr=0.1, momentum=0.9)),
+    ("Adam", dict(lr=0.05, amsgrad=True)),
+    ("AdamW", dict(lr=0.05)),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
+    ("Adagrad", dict(lr=0.1)),
+]
+
+
+@pytest.mark.needs_torch
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "per-parameter"])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05], ids=["no-decay", "decay"])
+@pytest.mark.parametrize("kind, kwargs", MAXIMIZE_CASES, ids=[k for k, _ in MAXIMIZE_CASES])
+def test_maximize_matches_torch_optim(kind, kwargs, weight_decay, fused):
+    import torch
+
+    kwargs = dict(kwargs, weight_decay=weight_decay, maximize=True)
+    W = torch.tensor(W0.copy(), requires_grad=True)
+    b = torch.tensor(B0.copy(), requires_grad=True)
+    topt = getattr(torch.optim, kind)([W, b], **kwargs)
+    Xt, Yt = torch.tensor(X), torch.tensor(Y)
+    ours = [Tensor(W0.copy(), requires_grad=True), Tensor(B0.copy(), requires_grad=True)]
+    opt = getattr(optim, kind)(ours, **kwargs, fused=fused)
+    assert (opt._segments[0].flat is not None) == fused  # W and b share one flat buffer
+    for _ in range(20):
+        topt.zero_grad()
+        (-((torch.tanh(Xt @ W + b) - Yt) ** 2).mean()).backward()
+        topt.step()
+        opt.zero_grad()
+        (-autodiff_loss(*ours)).backward()
+        grads = [p.grad.data.copy() for p in ours]
+        opt.step()
+        for p, g in zip(ours, grads):  # the gradient was read, never negated in place
+            np.testing.assert_array_equal(p.grad.data, g)
+    for a, r in zip(ours, (W, b)):
+        np.testing.assert_allclose(a.data, r.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("kind", list(DEFAULTS))
+def test_maximize_is_a_flag_and_is_saved(kind, tmp_path):
+    w = Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(OptimizerError, match=f"{kind}: maximize must be True or False"):
+        getattr(optim, kind)([w], maximize="yes")
+    opt = getattr(optim, kind)([w], maximize=True)
+    nn.save(opt.state_dict(), tmp_path / "o.npz")
+    fresh = getattr(optim, kind)([w])
+    fresh.load_state_dict(nn.load(tmp_path / "o.npz"))
+    assert fresh.maximize is True
+
+
+def test_a_state_saved_before_maximize_existed_loads_as_descent():
+    w = Tensor(np.ones(2), requires_grad=True)
+    state = optim.Adam([w]).state_dict()
+    del state["param_groups"]["0"]["maximize"]
+    opt = optim.Adam([w], maximize=True)
+    opt.load_state_dict(state)
+    assert opt.maximize is False
 
 
 @pytest.mark.needs_torch

@@ -5,12 +5,15 @@ update rule once over all of them; it must give the per-parameter result to the 
 ``p.data`` the same array, and fall back to the per-parameter path whenever it cannot fuse.
 """
 
+import copy
+
 import numpy as np
 import pytest
 from test_optim import CASES, IDS
 
 from tinygrad_np import OptimizerError, Tensor, nn, optim
 from tinygrad_np.optim import optimizers
+from tinygrad_np.optim.optimizer import ParamGroup
 
 # --- a model with small and large parameters, in float64 ---------------------------------------
 
@@ -116,7 +119,6 @@ def test_two_optimizers_on_the_same_parameters_both_update_them():
 
 
 def test_a_deep_copy_of_model_and_optimizer_trains_like_the_original():
-    import copy
 
     model = nn.MLP([5, 4, 3], rng=np.random.default_rng(0))
     opt = optim.Adam(model.parameters(), lr=0.1)
@@ -540,3 +542,102 @@ def test_a_hyperparameter_that_needs_new_buffers_gets_them():
     # the buffer started at zero: b = g, then 0.9 + 1
     np.testing.assert_allclose(w.data, 1 - 0.1 - 0.1 * 1 - 0.1 * 1.9)
     assert set(opt.state[0]) == {"momentum_buffer"}
+
+
+# --- a param group checks what is written into it ------------------------------------------
+
+
+def assert_state_equal(a, b):
+    assert a["param_groups"]["0"].keys() == b["param_groups"]["0"].keys()
+    for key, value in a["param_groups"]["0"].items():
+        assert np.array_equal(value, b["param_groups"]["0"][key]), key
+    assert np.array_equal(a["steps"], b["steps"])
+    for i, buffers in a["state"].items():
+        for key, value in buffers.items():
+            assert np.array_equal(value, b["state"][i][key]), (i, key)
+
+
+def adam_after_one_step():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b = Tensor(np.array([0.5]), requires_grad=True)
+    opt = optim.Adam([w, b], lr=0.1)
+    w.grad, b.grad = np.array([1.0, -1.0]), np.array([2.0])
+    opt.step()
+    return opt
+
+
+@pytest.mark.parametrize("write", [
+    lambda g: g.__setitem__("lr", None),
+    lambda g: g.__setitem__("lr", "0.1"),
+    lambda g: g.__setitem__("lr", -1.0),
+    lambda g: g.__setitem__("lr", float("nan")),
+    lambda g: g.__setitem__("betas", (0.9, 1.5)),
+    lambda g: g.__setitem__("amsgrad", "False"),
+    lambda g: g.update(lr=0.2, eps=-1.0),
+    lambda g: g.update({"lr": None}),
+    lambda g: g.__ior__({"weight_decay": "x"}),
+    lambda g: g.pop("eps"),
+    lambda g: g.__delitem__("lr"),
+    lambda g: g.popitem(),
+    lambda g: g.clear(),
+    lambda g: g.__setitem__("params", []),
+])
+def test_a_bad_write_into_a_param_group_raises_there_and_changes_nothing(write):
+    opt = adam_after_one_step()
+    before = copy.deepcopy(opt.state_dict())
+    group = opt.param_groups[0]
+    with pytest.raises(OptimizerError, match=r"Adam: param_groups\[0\]"):
+        write(group)
+    assert type(group["lr"]) is float and len(group) == len(before["param_groups"]["0"])
+    opt.step()  # the next step runs, from the state before the bad write
+    assert opt.steps == [2, 2]
+    ref = adam_after_one_step()
+    ref.step()
+    assert_state_equal(opt.state_dict(), ref.state_dict())
+
+
+def test_a_good_write_is_kept_in_the_normal_type_and_unknown_keys_pass():
+    opt = adam_after_one_step()
+    group = opt.param_groups[0]
+    group["lr"] = 1
+    group.update(betas=[0.8, 0.99], amsgrad=np.bool_(True))
+    group |= {"eps": 1e-6}
+    group.setdefault("initial_lr", 0.5)
+    group["my_note"] = "anything"
+    assert group["lr"] == 1.0 and type(group["lr"]) is float
+    assert group["betas"] == (0.8, 0.99) and group["amsgrad"] is True
+    assert group["eps"] == 1e-6 and group["initial_lr"] == 0.5
+    assert group.pop("my_note") == "anything"
+    opt.step()  # amsgrad switched on: the buffer it needs is made
+    assert "max_exp_avg_sq" in opt.state[0]
+
+
+def test_sgds_combined_check_runs_on_a_write():
+    w = Tensor(np.ones(2), requires_grad=True)
+    opt = optim.SGD([w], lr=0.1, momentum=0.9, nesterov=True)
+    with pytest.raises(OptimizerError, match="Nesterov momentum needs momentum > 0.*unchanged"):
+        opt.param_groups[0]["momentum"] = 0.0
+    assert opt.param_groups[0]["momentum"] == 0.9
+    opt.param_groups[0].update(nesterov=False, momentum=0.0)  # checked together, so allowed
+    assert opt.param_groups[0]["momentum"] == 0.0
+
+
+def test_param_groups_survive_deepcopy_pickle_and_a_saved_state(tmp_path):
+    import pickle
+
+    opt = adam_after_one_step()
+    for copied in (copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))):
+        group = copied.param_groups[0]
+        assert isinstance(group, ParamGroup) and group._owner is copied
+        assert group["params"][0] is copied.params[0]
+        with pytest.raises(OptimizerError, match="lr must be >= 0"):
+            group["lr"] = -1.0
+        copied.params[0].grad = np.ones(2)
+        copied.params[1].grad = np.ones(1)
+        copied.step()
+        assert copied.steps == [2, 2]
+    nn.save(opt.state_dict(), tmp_path / "o.npz")
+    fresh = adam_after_one_step()
+    fresh.param_groups[0]["lr"] = 0.5
+    fresh.load_state_dict(nn.load(tmp_path / "o.npz"))
+    assert fresh.param_groups[0]["lr"] == 0.1 and isinstance(fresh.param_groups[0], ParamGroup)

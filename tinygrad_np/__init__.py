@@ -21,6 +21,7 @@ from .errors import (
     AnomalyError,
     ArgumentError,
     CheckpointError,
+    CheckpointNotFoundError,
     DataError,
     DTypeError,
     GradcheckError,

@@ -69,11 +69,29 @@ def _as_array(x) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
-def _own_rng(seed) -> np.random.Generator | None:
+def _own_rng(fn: str, seed) -> np.random.Generator | None:
     """None stays None (use the global generator when drawing); an int seeds a new Generator."""
     if seed is None or isinstance(seed, np.random.Generator):
         return seed
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) \
+            or seed < 0:
+        raise ArgumentError(f"{fn}: seed must be an int >= 0, a numpy.random.Generator or None, "
+                            f"got {seed!r}; pass seed=0 for a fixed order")
     return np.random.default_rng(seed)
+
+
+def _flag(fn: str, key: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ArgumentError(f"{fn}: {key} must be True or False, got {value!r}; a string such "
+                            "as 'no' is not a flag (it would read as True)")
+    return bool(value)
+
+
+def _count(fn: str, key: str, value) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ArgumentError(f"{fn}: {key} must be a number of samples (an int), got {value!r}; "
+                            "for a fraction pass test_size=")
+    return int(value)
 
 
 def _check_pair(fn: str, X: np.ndarray, y: np.ndarray) -> None:
@@ -124,6 +142,9 @@ def default_collate(samples: list):
     """One batch from a list of samples: arrays, numbers and Tensors are stacked along a new
     first axis (Tensors into a Tensor), tuples and dicts field by field, strings kept in a list.
     """
+    if not len(samples):
+        raise ArgumentError("default_collate: got an empty list of samples; a batch needs at "
+                            "least one")
     first = samples[0]
     if isinstance(first, (tuple, list)):
         if any(len(s) != len(first) for s in samples):
@@ -192,6 +213,9 @@ class DataLoader:
         if seed is not None and generator is not None:
             raise ArgumentError("DataLoader: pass seed= or generator=, not both (they are the "
                                 "same setting)")
+        shuffle = _flag("DataLoader", "shuffle", shuffle)
+        drop_last = _flag("DataLoader", "drop_last", drop_last)
+        rng = _own_rng("DataLoader", seed if generator is None else generator)
         array = isinstance(dataset, (np.ndarray, np.generic, Tensor))
         array_like = array or isinstance(dataset, (list, tuple))
         if y is not None and not array_like and hasattr(dataset, "__getitem__"):
@@ -219,7 +243,7 @@ class DataLoader:
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.collate_fn = collate_fn if collate_fn is not None else default_collate
-        self._rng = _own_rng(seed if generator is None else generator)
+        self._rng = rng
 
     def __len__(self) -> int:
         n = len(self._arrays[0]) if self._arrays is not None else len(self.dataset)
@@ -289,10 +313,16 @@ def train_test_split(X, y, test_size: float = 0.25, *, n_test: int | None = None
     seed 003 is ``n_train=40_000, n_test=2_000``.
     """
     X, y = _as_array(X), _as_array(y)
-    _check_pair("train_test_split", X, y)
+    fn = "train_test_split"
+    _check_pair(fn, X, y)
+    shuffle = _flag(fn, "shuffle", shuffle)
+    rng = _own_rng(fn, seed)
+    n_test = None if n_test is None else _count(fn, "n_test", n_test)
+    n_train = None if n_train is None else _count(fn, "n_train", n_train)
     n = len(X)
     if n_test is None:
-        if not 0 < test_size < 1:
+        if isinstance(test_size, (bool, np.bool_)) or not isinstance(
+                test_size, (int, float, np.integer, np.floating)) or not 0 < test_size < 1:
             raise ArgumentError(f"train_test_split: test_size is a fraction in (0, 1), got "
                                 f"{test_size!r}; pass n_test= for a number of samples")
         n_test = math.ceil(test_size * n)
@@ -303,7 +333,7 @@ def train_test_split(X, y, test_size: float = 0.25, *, n_test: int | None = None
     if not shuffle:
         train, test = slice(0, n_train), slice(n_train, n_train + n_test)
     else:
-        order = get_rng(_own_rng(seed)).permutation(n)
+        order = get_rng(rng).permutation(n)
         train, test = order[:n_train], order[n_train:n_train + n_test]
     return X[train], y[train], X[test], y[test]
 

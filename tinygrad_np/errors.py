@@ -5,6 +5,9 @@ still a ``ValueError``), so ``except ValueError`` keeps working, while ``except 
 catches everything the library reports itself.
 """
 
+import errno
+import os
+
 
 class TinygradError(Exception):
     """Base class of every error tinygrad_np raises on purpose."""
@@ -49,6 +52,19 @@ class GradcheckError(TinygradError, AssertionError):
 
 class CheckpointError(TinygradError, ValueError):
     """A state dict or checkpoint file that does not match, or cannot be read."""
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """``nn.load`` of a file that does not exist. It is still a ``FileNotFoundError`` (with
+    ``errno`` and ``filename`` set), as ``open()`` raises."""
+
+    def __init__(self, message: str, filename: str):
+        super().__init__(message)
+        # ValueError comes first in the bases, so OSError's own argument parsing never runs
+        self.errno, self.strerror, self.filename = errno.ENOENT, os.strerror(errno.ENOENT), filename
+
+    def __str__(self) -> str:  # OSError's would print "[Errno 2] ...", the message without it
+        return self.args[0]
 
 
 class NotDefinedError(TinygradError, NotImplementedError):

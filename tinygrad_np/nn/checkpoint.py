@@ -35,7 +35,7 @@ import zlib
 import numpy as np
 
 from .. import _files
-from ..errors import CheckpointError
+from ..errors import CheckpointError, CheckpointNotFoundError
 from ..tensor import Tensor
 
 _MANIFEST = "__tinygrad_np_checkpoint__.json"
@@ -87,7 +87,12 @@ def _walk(state: dict, path: str) -> tuple[list[dict], list[np.ndarray]]:
             stack.append((here, iter(value.items())))
             open_dicts.append(id(value))
             continue
-        arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+        try:
+            arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+        except ValueError:  # a ragged list: NumPy cannot make one array of it
+            raise CheckpointError(f"nn.save: {_where(here)} is a {type(value).__name__} of "
+                                  "values of different shapes, which is not one array; store "
+                                  "them under keys of their own, as a dict") from None
         if arr.dtype.kind not in _KINDS or arr.dtype.names is not None:
             raise CheckpointError(f"nn.save: {_where(here)} has type {type(value).__name__} "
                                   f"(dtype {arr.dtype}), which {path} cannot hold without "
@@ -100,6 +105,14 @@ def _walk(state: dict, path: str) -> tuple[list[dict], list[np.ndarray]]:
     return entries, arrays
 
 
+def _path(fn: str, path) -> str:
+    try:
+        return os.fsdecode(path)
+    except TypeError:
+        raise CheckpointError(f"{fn}: path must be a file name (a str or pathlib.Path), got "
+                              f"{type(path).__name__}") from None
+
+
 def save(state: dict, path) -> None:
     """Write a (possibly nested) dict of arrays to ``path``, atomically.
 
@@ -108,7 +121,7 @@ def save(state: dict, path) -> None:
     if not isinstance(state, dict):
         raise CheckpointError(f"nn.save: expected a dict such as model.state_dict(), got "
                               f"{type(state).__name__}")
-    path = os.fsdecode(path)
+    path = _path("nn.save", path)
     entries, arrays = _walk(state, path)
     target = _target(path)
     try:
@@ -178,13 +191,14 @@ def load(path) -> dict:
     """Read a file written by ``save`` back into nested dicts of arrays, complete or not at all.
 
     A truncated, corrupt or foreign file raises ``CheckpointError`` naming it; a missing file
-    raises FileNotFoundError, as ``open()`` does.
+    raises ``CheckpointNotFoundError``, which is also the ``FileNotFoundError`` ``open()`` raises.
     """
-    path = os.fsdecode(path)
+    path = _path("nn.load", path)
     try:
         f, size = _files.open_regular(path)
     except FileNotFoundError:
-        raise
+        raise CheckpointNotFoundError(f"nn.load: no such file: {path}; check the name and the "
+                                      "folder (nn.save(state, path) writes it)", path) from None
     except OSError as e:
         fix = {errno.EACCES: "check its permissions", errno.EPERM: "check its permissions"}.get(
             e.errno, "pass the checkpoint file itself")

@@ -82,6 +82,9 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     """
     fn = "clip_grad_norm_"
     max_norm = _number(fn, "max_norm", max_norm)
+    if not max_norm >= 0:  # NaN too; a negative one would flip the gradients' sign
+        raise ArgumentError(f"{fn}: max_norm must be >= 0 (the largest total norm to keep), got "
+                            f"{max_norm}")
     p = _number(fn, "norm_type", norm_type)
     grads = _grads(parameters, fn)
     if not grads:

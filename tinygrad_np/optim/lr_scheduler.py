@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from ..errors import OptimizerError
-from .optimizer import Optimizer
+from .optimizer import Optimizer, nonnegative, number
 
 
 def _positive_int(where: str, key: str, value) -> int:
@@ -29,6 +29,13 @@ def _positive_int(where: str, key: str, value) -> int:
     return int(value)
 
 
+def _learning_rate(where: str, key: str, value) -> float:
+    v = nonnegative(where, key, value)
+    if not math.isfinite(v):
+        raise OptimizerError(f"{where}: {key} must be finite, got {v}")
+    return v
+
+
 def _per_group(where: str, key: str, optimizer, value) -> list[float]:
     """One value per param group, from a number or a list of them (PyTorch's _format_param)."""
     n = len(optimizer.param_groups)
@@ -36,8 +43,8 @@ def _per_group(where: str, key: str, optimizer, value) -> list[float]:
         if len(value) != n:
             raise OptimizerError(f"{where}: {key} has {len(value)} values, the optimizer has "
                                  f"{n} param groups; give one number or one per group")
-        return [float(v) for v in value]
-    return [float(value)] * n
+        return [number(where, f"{key}[{k}]", v) for k, v in enumerate(value)]
+    return [number(where, key, value)] * n
 
 
 class LRScheduler:
@@ -62,17 +69,28 @@ class LRScheduler:
         if not isinstance(optimizer, Optimizer):
             raise OptimizerError(f"{where}: expected an optimizer, got "
                                  f"{type(optimizer).__name__}")
+        if isinstance(last_epoch, bool) or not isinstance(last_epoch, (int, np.integer)) \
+                or last_epoch < -1:
+            raise OptimizerError(f"{where}: last_epoch must be an int >= -1 (-1: a new "
+                                 f"schedule), got {last_epoch!r}")
         self.optimizer = optimizer
+        added = []
         if last_epoch == -1:
-            for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+            added = [g for g in optimizer.param_groups if "initial_lr" not in g]
+            for group in added:
+                group["initial_lr"] = group["lr"]
         elif any("initial_lr" not in group for group in optimizer.param_groups):
             raise OptimizerError(f"{where}: last_epoch={last_epoch} resumes a schedule, but the "
                                  "optimizer's param groups have no 'initial_lr'; load the "
                                  "optimizer's state first, or leave last_epoch=-1")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
-        self.last_epoch = last_epoch
-        self.step()
+        self.last_epoch = int(last_epoch)
+        try:
+            self.step()
+        except OptimizerError:
+            for group in added:  # a schedule that fails at epoch 0 leaves the optimizer as it was
+                del group["initial_lr"]
+            raise
 
     @property
     def base_lr(self) -> float:
@@ -93,9 +111,20 @@ class LRScheduler:
         return [self.lr_at(self.last_epoch, base) for base in self.base_lrs]
 
     def step(self, epoch: int | None = None) -> None:
-        """Advance one epoch (or jump to ``epoch``) and set the learning rates."""
+        """Advance one epoch (or jump to ``epoch``) and set the learning rates; a schedule that
+        gives a learning rate that is not a number >= 0 raises, and nothing changes."""
+        previous = self.last_epoch
         self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        try:
+            # all checked before any is set: a user's lr_lambda or get_lr may give anything
+            lrs = [_learning_rate(f"{type(self).__name__}.step: at epoch {self.last_epoch}",
+                                  f"the learning rate of param group {k}", lr)
+                   for k, lr in enumerate(self.get_lr())]
+        except OptimizerError as e:
+            self.last_epoch = previous
+            raise OptimizerError(f"{e}; check the schedule (lr_lambda, get_lr) for that "
+                                 "epoch") from None
+        for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
@@ -139,6 +168,9 @@ class LRScheduler:
         if len(base_lrs) != n or len(last_lr) != n:
             raise OptimizerError(f"{where}: the state is for {len(base_lrs)} param groups, the "
                                  f"optimizer has {n}")
+        for key, values in (("base_lrs", base_lrs), ("last_lr", last_lr)):
+            for k, v in enumerate(values):
+                _learning_rate(where, f"{key}[{k}]", v)
         self.last_epoch, self.base_lrs, self._last_lr = int(last_epoch), base_lrs, last_lr
         for k, v in counters.items():
             setattr(self, k, type(getattr(self, k))(v))
@@ -168,7 +200,9 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
-        return [base * f(self.last_epoch) for base, f in zip(self.base_lrs, self.lr_lambdas)]
+        where = f"LambdaLR: lr_lambda at epoch {self.last_epoch}"
+        return [base * number(where, f"the factor of param group {k}", f(self.last_epoch))
+                for k, (base, f) in enumerate(zip(self.base_lrs, self.lr_lambdas))]
 
 
 class StepLR(LRScheduler):
@@ -177,7 +211,7 @@ class StepLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1):
         self.step_size = _positive_int("StepLR", "step_size", step_size)
-        self.gamma = float(gamma)
+        self.gamma = nonnegative("StepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int, base_lr: float) -> float:
@@ -194,7 +228,7 @@ class MultiStepLR(LRScheduler):
         except (TypeError, ValueError):
             raise OptimizerError(f"MultiStepLR: milestones must be a list of epochs (ints), got "
                                  f"{milestones!r}") from None
-        self.gamma = float(gamma)
+        self.gamma = nonnegative("MultiStepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int, base_lr: float) -> float:
@@ -205,7 +239,7 @@ class ExponentialLR(LRScheduler):
     """lr = base_lr * gamma ** epoch."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
-        self.gamma = float(gamma)
+        self.gamma = nonnegative("ExponentialLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int, base_lr: float) -> float:
@@ -219,6 +253,8 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
                  end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1):
+        start_factor = number("LinearLR", "start_factor", start_factor)
+        end_factor = number("LinearLR", "end_factor", end_factor)
         if not 0.0 < start_factor <= 1.0 or not 0.0 <= end_factor <= 1.0:
             raise OptimizerError(f"LinearLR: start_factor must be in (0, 1] and end_factor in "
                                  f"[0, 1], got start_factor={start_factor}, "
@@ -239,7 +275,7 @@ class CosineAnnealingLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1):
         self.T_max = _positive_int("CosineAnnealingLR", "T_max", T_max)
-        self.eta_min = float(eta_min)
+        self.eta_min = nonnegative("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int, base_lr: float) -> float:
@@ -255,7 +291,9 @@ class OneCycleLR(LRScheduler):
     ``max_lr / div_factor / final_div_factor``, along a cosine (``anneal_strategy="cos"``) or a
     line; ``three_phase=True`` comes back down to the start before the final fall. With
     ``cycle_momentum`` (the default), the momentum (SGD) or beta1 (Adam) moves the opposite way,
-    between ``max_momentum`` and ``base_momentum``.
+    between ``max_momentum`` and ``base_momentum``. One ``step()`` more than ``total_steps``
+    is allowed, as in PyTorch; it keeps the final learning rate and momentum (PyTorch's go on
+    along the curve, and below zero for a linear one).
     """
 
     def __init__(self, optimizer: Optimizer, max_lr, total_steps: int | None = None,
@@ -276,6 +314,13 @@ class OneCycleLR(LRScheduler):
         else:
             raise OptimizerError(f"{where}: give total_steps, or epochs and steps_per_epoch "
                                  "(the number of batches per epoch)")
+        pct_start = number(where, "pct_start", pct_start)
+        div_factor = number(where, "div_factor", div_factor)
+        final_div_factor = number(where, "final_div_factor", final_div_factor)
+        if not div_factor > 0 or not final_div_factor > 0:
+            raise OptimizerError(f"{where}: div_factor and final_div_factor must be > 0 (the "
+                                 f"learning rate is divided by them), got {div_factor}, "
+                                 f"{final_div_factor}")
         if not 0.0 <= pct_start <= 1.0:
             raise OptimizerError(f"{where}: pct_start must be in [0, 1], got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
@@ -340,7 +385,10 @@ class OneCycleLR(LRScheduler):
             start = 0.0
             for k, (end, lr0, lr1, m0, m1) in enumerate(self.phases):
                 if step <= end or k == len(self.phases) - 1:
-                    pct = (step - start) / (end - start)
+                    # the step after the last one (last_epoch == total_steps) holds the final
+                    # values: PyTorch extrapolates there, and its linear schedule's lr goes
+                    # below zero
+                    pct = min((step - start) / (end - start), 1.0)
                     lrs.append(self._anneal(group[lr0], group[lr1], pct))
                     if self.cycle_momentum:
                         self._set_momentum(group, self._anneal(group[m0], group[m1], pct))
@@ -369,6 +417,7 @@ class ReduceLROnPlateau(LRScheduler):
         if not isinstance(optimizer, Optimizer):
             raise OptimizerError(f"{where}: expected an optimizer, got "
                                  f"{type(optimizer).__name__}")
+        factor = number(where, "factor", factor)
         if not factor < 1.0:
             raise OptimizerError(f"{where}: factor must be < 1 (the learning rate is multiplied "
                                  f"by it), got {factor}")
@@ -383,9 +432,10 @@ class ReduceLROnPlateau(LRScheduler):
                 raise OptimizerError(f"{where}: {key} must be a number of epochs >= 0, got "
                                      f"{value!r}")
         self.optimizer = optimizer
-        self.mode, self.factor, self.patience = mode, float(factor), int(patience)
-        self.threshold, self.threshold_mode = float(threshold), threshold_mode
-        self.cooldown, self.eps = int(cooldown), float(eps)
+        self.mode, self.factor, self.patience = mode, factor, int(patience)
+        self.threshold = nonnegative(where, "threshold", threshold)
+        self.threshold_mode = threshold_mode
+        self.cooldown, self.eps = int(cooldown), nonnegative(where, "eps", eps)
         self.min_lrs = _per_group(where, "min_lr", optimizer, min_lr)
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs, self.cooldown_counter, self.last_epoch = 0, 0, 0
@@ -403,7 +453,12 @@ class ReduceLROnPlateau(LRScheduler):
         if metrics is None:
             raise OptimizerError("ReduceLROnPlateau.step: pass the metric it watches, as "
                                  "sched.step(val_loss)")
-        current = float(metrics)
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError):
+            raise OptimizerError(f"ReduceLROnPlateau.step: the metric must be one number (the "
+                                 f"epoch's validation loss, a float), got {metrics!r}; for "
+                                 "several values pass their mean") from None
         self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
         if self._is_better(current):
             self.best, self.num_bad_epochs = current, 0

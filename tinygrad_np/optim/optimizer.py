@@ -5,6 +5,8 @@ Parameters come in groups, as in PyTorch: ``SGD(model.parameters(), lr=0.1)`` ma
 makes two, each a dict holding its ``"params"`` and every hyperparameter (the constructor's
 values unless the group gives its own). ``opt.param_groups[i]["lr"] = ...`` changes one group's
 learning rate (the schedulers do that); ``opt.lr`` reads and sets it when there is one group.
+Either way the value is checked as the constructor checks it, when it is set (a group is a
+``ParamGroup``), so a bad one raises there and never reaches a step.
 
 How a step runs. The small parameters (fewer than ``_fuse_below`` elements: biases, small
 layers) of one group and one dtype form a *segment*. At construction their arrays are copied
@@ -88,6 +90,88 @@ def betas(where: str, key: str, value) -> tuple[float, float]:
         raise OptimizerError(f"{where}: {key} must be a pair (beta1, beta2) such as "
                              f"(0.9, 0.999), got {value!r}")
     return unit(where, f"{key}[0]", value[0]), unit(where, f"{key}[1]", value[1])
+
+
+# --- param groups ------------------------------------------------------------------------------
+
+
+class ParamGroup(dict):
+    """A param group: a dict whose hyperparameters are checked when they are set.
+
+    ``opt.param_groups[0]["lr"] = None`` raises ``OptimizerError`` at once, with the group
+    unchanged, instead of failing inside the next ``step()`` after some state already moved.
+    The checks are those of the constructor (the optimizer's ``_spec`` and ``_check_group``);
+    keys the optimizer does not know (a scheduler's ``"initial_lr"``) are stored as given.
+    Reading costs what a dict costs, so ``step()`` pays nothing for it.
+    """
+
+    __slots__ = ("_owner", "_where")
+
+    def __init__(self, owner: Optimizer, where: str, items: dict):
+        super().__init__(items)
+        self._owner, self._where = owner, where
+
+    def __reduce__(self):
+        # copy and pickle set a dict's items through __setitem__, before or after the slots:
+        # rebuild from the items, which were checked when they were set
+        return _rebuilt_group, (self._owner, self._where, dict(self))
+
+    def _checked(self, changes: dict) -> dict:
+        """``changes`` checked against the group they would make, in the kept types."""
+        owner = self._owner
+        spec = owner._spec
+        if "params" in changes and changes["params"] is not self.get("params"):
+            raise OptimizerError(f"{self._where}: a group's 'params' cannot be replaced (the "
+                                 "optimizer keeps state per parameter); add the new "
+                                 "parameters with opt.add_param_group({'params': [...]})")
+        merged = {**self, **changes}
+        try:
+            for key in changes:
+                if key in spec:
+                    merged[key] = spec[key](self._where, key, changes[key])
+            owner._check_group(merged, self._where)
+        except OptimizerError as e:
+            raise OptimizerError(f"{e}; the param group is unchanged") from None
+        return {key: merged[key] for key in changes}
+
+    def __setitem__(self, key, value):
+        dict.update(self, self._checked({key: value}))
+
+    def update(self, *args, **kwargs):
+        dict.update(self, self._checked(dict(*args, **kwargs)))
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return dict.__getitem__(self, key)
+
+    def _refuse_removal(self, key) -> None:
+        if key == "params" or key in self._owner.defaults:
+            raise OptimizerError(f"{self._where}: {key!r} cannot be removed from a param "
+                                 f"group (step() needs it); set a new value instead")
+
+    def __delitem__(self, key):
+        self._refuse_removal(key)
+        dict.__delitem__(self, key)
+
+    def pop(self, key, *default):
+        if key in self:
+            self._refuse_removal(key)
+        return dict.pop(self, key, *default)
+
+    def popitem(self):
+        raise OptimizerError(f"{self._where}: a param group's entries cannot be removed "
+                             "(step() needs them)")
+
+    clear = popitem
+
+
+def _rebuilt_group(owner: Optimizer, where: str, items: dict) -> ParamGroup:
+    return ParamGroup(owner, where, items)
 
 
 # --- parameters --------------------------------------------------------------------------------
@@ -211,7 +295,7 @@ class Optimizer:
         d["check_finite"] = bool(check_finite)
         d["fused"] = fusable and fused is not False
         d["param_groups"], d["params"], d["names"] = [], [], []
-        d["state"], d["steps"], d["_segments"], d["_decayed"] = [], [], [], {}
+        d["state"], d["steps"], d["_segments"], d["_scratch"] = [], [], [], {}
         d["_active_group"] = None
         if isinstance(params, Tensor):
             _collect(params, where)  # raises: wrap a single tensor in a list
@@ -290,7 +374,8 @@ class Optimizer:
             where = f"{_where or where + ': param group'} {n}"
         group = self._validated({**self.defaults, **{k: v for k, v in param_group.items()
                                                      if k != "params"}}, where)
-        group = {"params": tensors, **group}
+        group = ParamGroup(self, f"{type(self).__name__}: param_groups[{n}]",
+                           {"params": tensors, **group})
         start = len(self.params)
         self.params.extend(tensors)
         self.names.extend(names)
@@ -423,12 +508,15 @@ class Optimizer:
                 if want != seg.keys:
                     self._make_state(seg)  # a hyperparameter that needs other buffers changed
             wd = group.get("weight_decay", 0.0) if self._l2 else 0.0
+            maximize = group.get("maximize", False)
             if g is not None:  # fused: one update over the flat buffers
                 for i in seg.index:
                     steps[i] += 1
                     written.append(params[i])
                 p, tmp = seg.flat["param"], seg.flat["tmp"]
-                if wd:  # L2: the gradient of wd/2 * |p|^2 added; g is our own copy
+                if maximize:  # as PyTorch: the gradient negated first; g is our own copy
+                    np.negative(g, out=g)
+                if wd:  # L2: the gradient of wd/2 * |p|^2 added
                     np.multiply(p, wd, out=tmp)
                     g += tmp
                 self._apply(p, g, seg.state, tmp, steps[seg.index[0]], group)
@@ -439,12 +527,15 @@ class Optimizer:
                     continue
                 steps[i] += 1
                 g = param._grad._data
-                if wd:
-                    buf = self._decayed.get(i)
+                if wd or maximize:  # the gradient to use, in a scratch buffer: .grad is the user's
+                    buf = self._scratch.get(i)
                     if buf is None:
-                        buf = self._decayed[i] = np.empty_like(param._data)
-                    g = np.multiply(param._data, wd, out=buf)
-                    g += param._grad._data
+                        buf = self._scratch[i] = np.empty_like(param._data)
+                    if not wd:
+                        g = np.negative(g, out=buf)
+                    else:
+                        np.multiply(param._data, wd, out=buf)
+                        g = np.subtract(buf, g, out=buf) if maximize else np.add(buf, g, out=buf)
                 self._apply(param._data, g, self.state[i], tmp, steps[i], group)
                 written.append(param)
         note_writes(written)  # a graph that saved the old values now refuses
@@ -564,6 +655,8 @@ class Optimizer:
                                      f"optimizer's group {k} has {m} parameters from position "
                                      f"{start}; build it with the same groups")
             start += m
+            if "maximize" in self.defaults and "maximize" not in group:
+                group = {**group, "maximize": False}  # saved before maximize existed: descent
             missing = [key for key in self.defaults if key not in group]
             if missing:
                 raise OptimizerError(f"{here}: hyperparameter {missing[0]!r} is missing from "

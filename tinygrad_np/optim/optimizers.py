@@ -1,5 +1,6 @@
 """SGD, Adam, AdamW, RMSprop and Adagrad: PyTorch's documented update rules (torch.optim, 2.x),
-with the same defaults and argument order.
+with the same defaults and argument order. ``maximize=True`` (each of them, as in PyTorch)
+ascends: the gradient is negated before weight decay and the update (``Optimizer.step``).
 
 Each rule is written once, as NumPy passes with ``out=`` over arrays: ``step()`` runs it over
 one parameter's arrays or over flat buffers that hold all the parameters of a group (see
@@ -61,14 +62,14 @@ class SGD(Optimizer):
     """
 
     _spec = {"lr": nonnegative, "momentum": nonnegative, "dampening": nonnegative,
-             "weight_decay": nonnegative, "nesterov": flag}
+             "weight_decay": nonnegative, "nesterov": flag, "maximize": flag}
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, check_finite: bool = True,
-                 fused: bool | None = None):
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False,
+                 check_finite: bool = True, fused: bool | None = None):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov),
-                         check_finite, fused=fused)
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize), check_finite, fused=fused)
 
     def _check_group(self, h, where):
         if h["nesterov"] and (h["momentum"] <= 0 or h["dampening"] != 0):
@@ -112,13 +113,14 @@ class Adam(Optimizer):
     """
 
     _spec = {"lr": nonnegative, "betas": betas, "eps": nonnegative,
-             "weight_decay": nonnegative, "amsgrad": flag}
+             "weight_decay": nonnegative, "amsgrad": flag, "maximize": flag}
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, *, check_finite: bool = True,
-                 fused: bool | None = None):
+                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
+                 check_finite: bool = True, fused: bool | None = None):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad), check_finite, fused=fused)
+                                      amsgrad=amsgrad, maximize=maximize), check_finite,
+                         fused=fused)
 
     def _buffers(self, group):
         if group["amsgrad"]:
@@ -158,9 +160,9 @@ class AdamW(Adam):
     _l2 = False
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, *, check_finite: bool = True,
-                 fused: bool | None = None):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
+                 check_finite: bool = True, fused: bool | None = None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          check_finite=check_finite, fused=fused)
 
     def _apply(self, p, g, state, tmp, t, group):
@@ -178,13 +180,14 @@ class RMSprop(Optimizer):
     """
 
     _spec = {"lr": nonnegative, "alpha": unit, "eps": nonnegative,
-             "weight_decay": nonnegative, "momentum": nonnegative, "centered": flag}
+             "weight_decay": nonnegative, "momentum": nonnegative, "centered": flag,
+             "maximize": flag}
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
-                 check_finite: bool = True, fused: bool | None = None):
+                 maximize: bool = False, check_finite: bool = True, fused: bool | None = None):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered),
+                                      momentum=momentum, centered=centered, maximize=maximize),
                          check_finite, fused=fused)
 
     def _buffers(self, group):
@@ -236,14 +239,14 @@ class Adagrad(Optimizer):
     """
 
     _spec = {"lr": nonnegative, "lr_decay": nonnegative, "weight_decay": nonnegative,
-             "initial_accumulator_value": nonnegative, "eps": nonnegative}
+             "initial_accumulator_value": nonnegative, "eps": nonnegative, "maximize": flag}
 
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10, *,
-                 check_finite: bool = True, fused: bool | None = None):
+                 maximize: bool = False, check_finite: bool = True, fused: bool | None = None):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
-                                      eps=eps), check_finite, fused=fused)
+                                      eps=eps, maximize=maximize), check_finite, fused=fused)
 
     def _buffers(self, group):
         return {"sum": group["initial_accumulator_value"]}
