@@ -628,7 +628,7 @@ def test_param_groups_survive_deepcopy_pickle_and_a_saved_state(tmp_path):
     opt = adam_after_one_step()
     for copied in (copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))):
         group = copied.param_groups[0]
-        assert isinstance(group, ParamGroup) and group._owner is copied
+        assert isinstance(group, ParamGroup) and group._owner() is copied
         assert group["params"][0] is copied.params[0]
         with pytest.raises(OptimizerError, match="lr must be >= 0"):
             group["lr"] = -1.0
@@ -641,3 +641,19 @@ def test_param_groups_survive_deepcopy_pickle_and_a_saved_state(tmp_path):
     fresh.param_groups[0]["lr"] = 0.5
     fresh.load_state_dict(nn.load(tmp_path / "o.npz"))
     assert fresh.param_groups[0]["lr"] == 0.1 and isinstance(fresh.param_groups[0], ParamGroup)
+
+
+def test_an_optimizer_is_freed_without_the_cyclic_collector():
+    # a group held its optimizer strongly: optimizer -> group -> optimizer, a cycle that kept
+    # every dropped optimizer (and its state arrays) alive until gc ran
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        opt = adam_after_one_step()
+        ref = weakref.ref(opt)
+        del opt
+        assert ref() is None
+    finally:
+        gc.enable()

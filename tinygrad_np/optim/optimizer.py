@@ -34,6 +34,8 @@ naming the parameter (pass ``model.named_parameters()`` for names), and no param
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .. import _modes
@@ -109,16 +111,20 @@ class ParamGroup(dict):
 
     def __init__(self, owner: Optimizer, where: str, items: dict):
         super().__init__(items)
-        self._owner, self._where = owner, where
+        # a weak reference: optimizer -> group -> optimizer would be a cycle, which only the
+        # cyclic collector frees (with the parameters' state arrays)
+        self._owner, self._where = weakref.ref(owner), where
 
     def __reduce__(self):
         # copy and pickle set a dict's items through __setitem__, before or after the slots:
         # rebuild from the items, which were checked when they were set
-        return _rebuilt_group, (self._owner, self._where, dict(self))
+        return _rebuilt_group, (self._owner(), self._where, dict(self))
 
     def _checked(self, changes: dict) -> dict:
         """``changes`` checked against the group they would make, in the kept types."""
-        owner = self._owner
+        owner = self._owner()
+        if owner is None:  # the optimizer is gone: nothing reads the group any more
+            return changes
         spec = owner._spec
         if "params" in changes and changes["params"] is not self.get("params"):
             raise OptimizerError(f"{self._where}: a group's 'params' cannot be replaced (the "
@@ -150,7 +156,8 @@ class ParamGroup(dict):
         return dict.__getitem__(self, key)
 
     def _refuse_removal(self, key) -> None:
-        if key == "params" or key in self._owner.defaults:
+        owner = self._owner()
+        if key == "params" or (owner is not None and key in owner.defaults):
             raise OptimizerError(f"{self._where}: {key!r} cannot be removed from a param "
                                  f"group (step() needs it); set a new value instead")
 
