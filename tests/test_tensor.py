@@ -195,3 +195,16 @@ def test_ops_along_one_dimension_refuse_several(call):
     # cumsum((0, 1)) summed along dim 0 alone, without a word
     with pytest.raises(tg.ArgumentError, match="dim must be one dimension"):
         call(Tensor(np.ones((2, 2))))
+
+
+@pytest.mark.needs_torch
+@pytest.mark.parametrize("name", ["sum", "mean", "amax", "amin", "var", "std", "norm"])
+def test_an_empty_dim_reduces_everything_as_in_pytorch_and_an_empty_axis_nothing(name):
+    import torch
+
+    a = np.arange(12.0).reshape(3, 4) ** 1.5
+    ours, theirs = getattr(Tensor(a), name)(dim=()), getattr(torch.tensor(a), name)(dim=())
+    assert ours.shape == tuple(theirs.shape) == ()
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    if name in ("sum", "mean", "amax", "amin"):
+        assert getattr(Tensor(a), name)(axis=()).shape == (3, 4)  # NumPy's meaning

@@ -1400,11 +1400,14 @@ def cumsum(x, axis=None, *, dim=None):
 
 
 def _axis_args(axis, dim, keepdims, keepdim):
-    """NumPy's ``axis=``/``keepdims=`` or PyTorch's ``dim=``/``keepdim=`` (not both)."""
+    """NumPy's ``axis=``/``keepdims=`` or PyTorch's ``dim=``/``keepdim=`` (not both).
+
+    Each keyword keeps its library's meaning of an empty tuple: ``axis=()`` reduces nothing
+    (NumPy), ``dim=()`` reduces every dimension (PyTorch)."""
     if dim is not None:
         if axis is not None:
             raise ArgumentError("give axis= or dim=, not both")
-        axis = dim
+        axis = None if isinstance(dim, (tuple, list)) and not dim else dim
     if keepdim is not None:
         keepdims = keepdim
     return axis, bool(keepdims)

@@ -670,16 +670,16 @@ class Tensor(TensorBase):
         elif isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
             raise ArgumentError(f"norm: p must be a number, inf, -inf or 'fro', got {p!r}")
         if p == 2:
-            return ops.NormSqrt.apply(ops.sum(x * x, dim, keepdim))
+            return ops.NormSqrt.apply(ops.sum(x * x, dim=dim, keepdim=keepdim))
         if p == 1:
-            return ops.sum(ops.abs(x), dim, keepdim)
+            return ops.sum(ops.abs(x), dim=dim, keepdim=keepdim)
         if p == float("inf"):
-            return ops.amax(ops.abs(x), dim, keepdim)
+            return ops.amax(ops.abs(x), dim=dim, keepdim=keepdim)
         if p == float("-inf"):
-            return ops.amin(ops.abs(x), dim, keepdim)
+            return ops.amin(ops.abs(x), dim=dim, keepdim=keepdim)
         if p == 0:  # a count: recorded through sign, so its gradient is 0 as in PyTorch
-            return ops.sum(ops.abs(ops.sign(x)), dim, keepdim)
-        return ops.sum(ops.abs(x) ** p, dim, keepdim) ** (1.0 / p)
+            return ops.sum(ops.abs(ops.sign(x)), dim=dim, keepdim=keepdim)
+        return ops.sum(ops.abs(x) ** p, dim=dim, keepdim=keepdim) ** (1.0 / p)
 
     def reshape(self, *shape):
         return ops.reshape(self, *shape)
