@@ -194,6 +194,12 @@ class Tensor(TensorBase):
 
     def retain_grad(self) -> Tensor:
         """Keep ``.grad`` on this non-leaf tensor after backward (for inspection and drawing)."""
+        if not self._requires_grad:
+            # PyTorch refuses too: no gradient will ever reach it, so there is nothing to keep
+            raise GraphError(
+                f"retain_grad: can't retain_grad on a tensor that has requires_grad=False (shape "
+                f"{self.shape}); no gradient reaches it. Call requires_grad_() on a tensor you "
+                "created, or compute it from one that requires grad (outside no_grad())")
         self._retain = True
         return self
 
