@@ -798,3 +798,13 @@ def test_zero_d_gradients_are_arrays_not_numpy_scalars():
     (g,) = tg.grad((x * x).sum(), x, create_graph=True)
     assert type(g.data) is np.ndarray and g.shape == ()
     x.grad.data += 1  # a 0-d array can be added to in place
+
+
+def test_retain_grad_on_a_tensor_that_does_not_require_grad_raises():
+    # PyTorch: "can't retain_grad on Tensor that has requires_grad=False"
+    with pytest.raises(GraphError, match="requires_grad=False"):
+        Tensor([1.0]).retain_grad()
+    x = leaf(2)
+    with tg.no_grad(), pytest.raises(GraphError, match="requires_grad=False"):
+        (x * 2).retain_grad()
+    assert x.retain_grad() is x  # a leaf that requires grad keeps its .grad anyway: no-op

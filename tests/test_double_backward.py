@@ -205,3 +205,32 @@ def test_non_contiguous_inputs_give_the_same_values_and_gradients(case):
             continue
         assert b.shape == args[i].shape
         np.testing.assert_allclose(a.data, b.data, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.needs_torch
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph")  # torch's cycle note
+def test_grad_accumulation_after_create_graph_follows_torch():
+    """PyTorch's AccumulateGrad: in grad mode (create_graph=True) .grad gets a new tensor; else
+    the sum goes into the existing .grad in place, even one that has a graph"""
+    torch = pytest.importorskip("torch")
+    for first, second in [(True, False), (False, True), (True, True), (False, False)]:
+        ours, theirs = Tensor(np.array([1.0, 2.0]), requires_grad=True), torch.tensor(
+            [1.0, 2.0], dtype=torch.float64, requires_grad=True)
+        kept = []
+        for x in (ours, theirs):
+            (x ** 3).sum().backward(create_graph=first)
+            kept.append(x.grad)
+            (x ** 3).sum().backward(create_graph=second)
+        assert (ours.grad is kept[0]) == (theirs.grad is kept[1]), (first, second)
+        np.testing.assert_allclose(kept[0].data, kept[1].detach().numpy())
+        np.testing.assert_allclose(ours.grad.data, theirs.grad.detach().numpy())
+        assert ours.grad.requires_grad == theirs.grad.requires_grad, (first, second)
+
+
+def test_create_graph_grads_do_not_share_an_array():
+    # x + y passes one gradient to both; adding into x.grad in place must leave y.grad alone
+    x, y = Tensor(np.ones(2), requires_grad=True), Tensor(np.ones(2), requires_grad=True)
+    (x + y).sum().backward(create_graph=True)
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [4.0, 4.0])
+    np.testing.assert_array_equal(y.grad.data, [1.0, 1.0])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinygrad_np as tg
-from tinygrad_np import DTypeError, OutOfRangeError, ShapeError, Tensor
+from tinygrad_np import ArgumentError, DTypeError, GraphError, OutOfRangeError, ShapeError, Tensor
 
 
 def test_python_numbers_are_float32_by_default_and_arrays_keep_their_dtype():
@@ -208,3 +208,32 @@ def test_an_empty_dim_reduces_everything_as_in_pytorch_and_an_empty_axis_nothing
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
     if name in ("sum", "mean", "amax", "amin"):
         assert getattr(Tensor(a), name)(axis=()).shape == (3, 4)  # NumPy's meaning
+
+
+def test_numpy_array_functions_run_as_ops_and_keep_the_graph():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    out = np.dot(w, np.array([3.0, 4.0])) + np.sum(w) + np.mean(w) + np.max(w) + np.min(w)
+    out = out + np.concatenate([w, np.array([5.0])]).sum() + np.stack([w, w]).sum()
+    out.backward()
+    assert isinstance(out, Tensor)
+    # dot, sum, mean, max, min, concatenate, stack
+    np.testing.assert_allclose(w.grad.data, [3 + 1 + 0.5 + 0 + 1 + 1 + 2,
+                                             4 + 1 + 0.5 + 1 + 0 + 1 + 2])
+    m = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    assert np.transpose(m).shape == (3, 2) and np.reshape(m, (3, 2)).requires_grad
+    np.testing.assert_array_equal(np.sum(m, axis=0, keepdims=True).data, [[3.0, 5.0, 7.0]])
+    np.testing.assert_array_equal(np.clip(m, 1.0, 4.0).data, np.clip(m.data, 1.0, 4.0))
+    np.testing.assert_array_equal(np.where(m.data > 2, m, 0.0).data, [[0, 0, 0], [3, 4, 5]])
+
+
+def test_numpy_array_functions_refuse_what_would_cut_the_graph():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with pytest.raises(ArgumentError, match="'dtype'"):
+        np.sum(w, dtype=np.float32)
+    with pytest.raises(GraphError, match="numpy.median.*detach"):
+        np.median(w)
+    assert np.median(w.detach()) == 1.5  # no grad: on the arrays, as before
+    with tg.no_grad():
+        assert np.median(w) == 1.5
+    assert np.ndim(w) == 1 and np.argmax(w) == 1  # no gradient to lose
+    assert type(np.asarray(w)) is np.ndarray and type(w.numpy()) is np.ndarray

@@ -8,6 +8,7 @@ op in ``ops.py``), in-place updates, and ``backward``. The functions that build 
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -71,6 +72,31 @@ class Tensor(TensorBase):
         for o in written:  # a write into a tensor's array, as t.data op= ... is
             note_write(o)
         return result
+
+    def __array_function__(self, func, types, args, kwargs):
+        """NumPy's array functions on tensors: ``np.sum(t)``, ``np.concatenate([t, u])`` and
+        the others with an op of the same meaning here run as that op (recorded), with the
+        keywords the op supports; any other function runs on the arrays, unless an input
+        requires grad in grad mode (the graph would be cut without a word, so that raises)."""
+        entry = _ARRAY_FUNCTION_OPS.get(func)
+        if entry is not None:
+            op, allowed = entry
+            given = inspect.signature(func).bind(*args, **kwargs).arguments
+            refused = [k for k in given if k not in allowed]
+            if refused:
+                raise ArgumentError(
+                    f"numpy.{func.__name__} on a Tensor runs as tinygrad_np's op, which does "
+                    f"not support {', '.join(map(repr, refused))}; it supports "
+                    f"{', '.join(map(repr, allowed))}. Drop the argument, or apply "
+                    f"numpy.{func.__name__} to .detach().numpy()")
+            return op(**given)
+        if (state.grad_enabled and func not in _NO_VALUE_FUNCTIONS
+                and any(_requires_grad_in(a) for a in (*args, *kwargs.values()))):
+            raise GraphError(
+                f"numpy.{func.__name__} has no differentiable op in tinygrad_np, and running it "
+                "on the arrays would cut the graph; use a tinygrad_np op (tinygrad_np.ops has "
+                "the differentiable functions), or apply it to .detach()")
+        return func(*_arrays_in(args), **{k: _arrays_in(v) for k, v in kwargs.items()})
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         stamp = None
@@ -194,6 +220,12 @@ class Tensor(TensorBase):
 
     def retain_grad(self) -> Tensor:
         """Keep ``.grad`` on this non-leaf tensor after backward (for inspection and drawing)."""
+        if not self._requires_grad:
+            # PyTorch refuses too: no gradient will ever reach it, so there is nothing to keep
+            raise GraphError(
+                f"retain_grad: can't retain_grad on a tensor that has requires_grad=False (shape "
+                f"{self.shape}); no gradient reaches it. Call requires_grad_() on a tensor you "
+                "created, or compute it from one that requires grad (outside no_grad())")
         self._retain = True
         return self
 
@@ -840,6 +872,82 @@ _UFUNC_OPS = {
     np.floor_divide: ops.floor_divide, np.sign: ops.sign, np.isnan: ops.isnan,
     np.isinf: ops.isinf, np.isfinite: ops.isfinite, np.floor: ops.floor, np.ceil: ops.ceil,
     np.trunc: ops.trunc,
+}
+
+
+def _requires_grad_in(x) -> bool:
+    if isinstance(x, TensorBase):
+        return x._requires_grad
+    return isinstance(x, (list, tuple)) and any(_requires_grad_in(v) for v in x)
+
+
+def _arrays_in(x):
+    if isinstance(x, TensorBase):
+        return x._data
+    if isinstance(x, (list, tuple)):
+        return type(x)(_arrays_in(v) for v in x)
+    return x
+
+
+def _np_reduce(op):
+    return lambda a, axis=None, keepdims=False: op(a, axis, keepdims)
+
+
+def _np_dot(a, b):
+    # np.dot is matmul up to 2-D and a product with a scalar; above 2-D it sums over other
+    # axes than matmul does, and no op here has that meaning
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return ops.mul(a, b)
+    if np.ndim(a) > 2 or np.ndim(b) > 2:
+        raise ArgumentError(f"numpy.dot of shapes {np.shape(a)} and {np.shape(b)}: above 2-D "
+                            "it has no op in tinygrad_np; use matmul (a @ b) or tinygrad_np.ops")
+    return ops.matmul(a, b)
+
+
+def _np_clip(a, a_min=None, a_max=None, min=None, max=None):
+    return ops.clamp(a, a_min if min is None else min, a_max if max is None else max)
+
+
+def _np_where(condition, x=None, y=None):
+    if x is None and y is None:  # the indices where condition holds: no gradient to carry
+        return np.where(_arrays_in(condition))
+    return ops.where(condition, x, y)
+
+
+# array functions whose result carries no gradient (shapes, dtypes, indices, booleans): they
+# cut no graph, so they run on the arrays even for a tensor that requires grad
+_NO_VALUE_FUNCTIONS = frozenset({
+    np.ndim, np.shape, np.size, np.result_type, np.may_share_memory, np.shares_memory,
+    np.iscomplexobj, np.isrealobj, np.allclose, np.isclose, np.array_equal, np.array_equiv,
+    np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero, np.any, np.all,
+})
+
+# the array functions with an op of the same meaning: (the op, the arguments it supports)
+_ARRAY_FUNCTION_OPS = {
+    np.sum: (_np_reduce(ops.sum), ("a", "axis", "keepdims")),
+    np.mean: (_np_reduce(ops.mean), ("a", "axis", "keepdims")),
+    np.max: (_np_reduce(ops.amax), ("a", "axis", "keepdims")),
+    np.amax: (_np_reduce(ops.amax), ("a", "axis", "keepdims")),
+    np.min: (_np_reduce(ops.amin), ("a", "axis", "keepdims")),
+    np.amin: (_np_reduce(ops.amin), ("a", "axis", "keepdims")),
+    np.prod: (_np_reduce(ops.prod), ("a", "axis", "keepdims")),
+    np.cumsum: (lambda a, axis=None: ops.cumsum(a, axis), ("a", "axis")),
+    np.dot: (_np_dot, ("a", "b")),
+    np.concatenate: (lambda arrays, axis=0: ops.concatenate(list(arrays), axis),
+                     ("arrays", "axis")),
+    np.stack: (lambda arrays, axis=0: ops.stack(list(arrays), axis), ("arrays", "axis")),
+    np.reshape: (lambda a, shape: ops.reshape(a, shape), ("a", "shape")),
+    np.transpose: (lambda a, axes=None: ops.transpose(a, axes), ("a", "axes")),
+    np.swapaxes: (lambda a, axis1, axis2: ops.swapaxes(a, axis1, axis2),
+                  ("a", "axis1", "axis2")),
+    np.squeeze: (lambda a, axis=None: ops.squeeze(a, axis), ("a", "axis")),
+    np.expand_dims: (lambda a, axis: ops.unsqueeze(a, axis), ("a", "axis")),
+    np.flip: (lambda m, axis=None: ops.flip(m, axis), ("m", "axis")),
+    np.tril: (lambda m, k=0: ops.tril(m, k), ("m", "k")),
+    np.triu: (lambda m, k=0: ops.triu(m, k), ("m", "k")),
+    np.broadcast_to: (lambda array, shape: ops.broadcast_to(array, shape), ("array", "shape")),
+    np.where: (_np_where, ("condition", "x", "y")),
+    np.clip: (_np_clip, ("a", "a_min", "a_max", "min", "max")),
 }
 
 

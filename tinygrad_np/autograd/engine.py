@@ -504,9 +504,12 @@ def _add_to_grad(t, g, create_graph: bool, foreign: set) -> None:
     and an existing ``.grad`` is added to in place, as in PyTorch. ``foreign``: the ids of
     arrays others hold (the caller's, the hooks', and those already kept as a ``.grad``)."""
     if create_graph:
+        # out of place, as PyTorch's AccumulateGrad in grad mode; the first .grad is a
+        # (differentiable) copy, so a later first-order backward can add into it in place
+        # without writing into an array another tensor holds (x + y gives both the same one)
         if not isinstance(g, TensorBase):
             g = new_tensor(type(t), g, None)
-        t._grad = g if t._grad is None else t._grad + g
+        t._grad = g.clone() if t._grad is None else t._grad + g
         return
     if type(g) is not np.ndarray:
         if isinstance(g, TensorBase):
@@ -520,7 +523,9 @@ def _add_to_grad(t, g, create_graph: bool, foreign: set) -> None:
         t._grad = new_tensor(type(t), g if keep else np.array(g, copy=True), None)
         return
     data = current._data
-    if not current._requires_grad and data.shape == g.shape and data.flags.writeable:
+    # in place even into a .grad that has a graph (left by backward(create_graph=True)), as
+    # PyTorch outside grad mode: a reference kept to the .grad sees the sum
+    if data.shape == g.shape and data.flags.writeable:
         np.add(data, g, out=data, casting="unsafe")
         _fn.note_write(current)
     else:

@@ -1,20 +1,30 @@
-"""Higher-order helpers with ``torch.autograd.functional``'s signatures and return values.
+"""Higher-order helpers with ``torch.autograd.functional``'s signatures, return values and
+``create_graph`` / ``strict`` semantics.
 
 ``func`` takes one Tensor or a tuple of them (``inputs``, in the same form) and returns a
-Tensor or a tuple of them. Each helper works on detached copies of ``inputs`` that require
-grad, so the inputs given are never changed and need not require grad themselves.
+Tensor or a tuple of them. As in PyTorch, each helper calls ``func`` on new tensor objects
+(so a tensor ``func`` captures from outside is told apart from the one passed in):
+
+- ``create_graph=False``: detached inputs that require grad; the results are detached too.
+- ``create_graph=True``: an input that requires grad is passed as a view of itself, so the
+  results stay differentiable with respect to the caller's input (``J.sum().backward()`` fills
+  ``x.grad``; a ``jacobian`` of a ``jacobian`` is the Hessian).
+- ``strict=True``: raise a ``GraphError`` when an output, or a derivative, does not depend on
+  an input, instead of giving zeros.
 
 - ``vjp(func, inputs, v)`` -> (outputs, vᵀ J)          one backward pass
-- ``jvp(func, inputs, v)`` -> (outputs, J v)           the double-vjp trick (two passes)
+- ``jvp(func, inputs, v)`` -> (outputs, J v)           the double-backward trick
 - ``jacobian(func, inputs)``                           one vjp per output element
-- ``hessian(func, inputs)``                            the jacobian of the gradient
-- ``hvp(func, inputs, v)`` -> (output, H v); ``vhp``   (H is symmetric: the same values)
+- ``hessian(func, inputs)``                            the jacobian of the jacobian
+- ``hvp(func, inputs, v)`` -> (output, H v)            double backward, then the trick
+- ``vhp(func, inputs, v)`` -> (output, vᵀ H)           double backward
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .._modes import enable_grad, is_grad_enabled, set_grad_enabled
 from ..errors import ArgumentError, GraphError
 from .function import TensorBase, new_tensor
 
@@ -27,86 +37,189 @@ def _tuple(x, what: str) -> tuple[tuple, bool]:
     raise ArgumentError(f"{what} must be a Tensor or a tuple of Tensors, got {type(x).__name__}")
 
 
-def _fresh(inputs: tuple) -> tuple:
-    return tuple(new_tensor(type(t), t._data.copy(), None).requires_grad_(True) for t in inputs)
+def _untuple(res, was_tuple: bool):
+    return res if was_tuple else res[0]
 
 
-def _grads(outputs, inputs, v, create_graph: bool, strict: bool, what: str) -> tuple:
+def _preprocess(inputs: tuple, create_graph: bool, need_graph: bool) -> tuple:
+    """New tensor objects for ``func``: a differentiable view of an input that requires grad
+    when the caller wants a graph back to it, else a detached one"""
+    return tuple(t.view_as(t) if create_graph and t._requires_grad
+                 else t.detach().requires_grad_(need_graph) for t in inputs)
+
+
+def _postprocess(results: tuple, create_graph: bool) -> tuple:
+    """Results without history unless the caller asked for it (tuples nest for jacobian)"""
+    if results and isinstance(results[0], TensorBase):
+        return results if create_graph else tuple(r.detach() for r in results)
+    return tuple(_postprocess(r, create_graph) for r in results)
+
+
+_STRICT = " This is not allowed with strict=True; pass strict=False to get zeros instead."
+
+
+def _check_outputs(outputs: tuple, strict: bool) -> None:
+    if not strict:
+        return
+    for i, o in enumerate(outputs):
+        if not o._requires_grad:
+            raise GraphError(
+                f"output {i} of the function does not require grad: it was not computed from "
+                "the inputs with differentiable ops (or was computed under no_grad() or from "
+                ".detach())." + _STRICT)
+
+
+def _check_derivatives(grads: tuple, what: str, strict: bool) -> None:
+    """``what``: 'grad_inputs' (the gradient, in jvp) or 'jacobian' (in hessian, hvp, vhp)"""
+    if not strict:
+        return
+    for i, g in enumerate(grads):
+        if g is None:
+            raise GraphError(f"the output of the function does not depend on input {i}."
+                             + _STRICT)
+        if not g._requires_grad:
+            if what == "jacobian":
+                raise GraphError(
+                    f"while computing second derivatives, the jacobian of the function with "
+                    f"respect to input {i} does not depend on the inputs (the function is "
+                    "linear in it, for example), so its Hessian is not defined by the graph."
+                    + _STRICT)
+            raise GraphError(f"the gradient with respect to input {i} does not depend on the "
+                             "function's inputs." + _STRICT)
+
+
+def _grad(outputs, inputs, grad_outputs, create_graph: bool, retain_graph=None) -> tuple:
+    """``autograd.grad`` that skips outputs that are None or do not require grad (None for
+    every input when none is left), and gives None for an unused input"""
     from . import grad
 
-    live = [(o, g) for o, g in zip(outputs, v) if o._requires_grad]
+    live = [(o, g) for o, g in zip(outputs, grad_outputs) if o is not None and o._requires_grad]
     if not live:
-        if strict:
-            raise GraphError(f"{what}: the output does not depend on the inputs (strict=True)")
-        return tuple(None for _ in inputs)
-    found = grad([o for o, _ in live], list(inputs), [g for _, g in live],
-                 create_graph=create_graph, retain_graph=True, allow_unused=True)
-    if strict and any(g is None for g in found):
-        raise GraphError(f"{what}: an output does not depend on input "
-                         f"{next(k for k, g in enumerate(found) if g is None)} (strict=True)")
-    return found
+        return (None,) * len(inputs)
+    return grad([o for o, _ in live], list(inputs), [g for _, g in live],
+                retain_graph=retain_graph, create_graph=create_graph, allow_unused=True)
 
 
-def _zeros_for(grads, inputs) -> tuple:
-    return tuple(new_tensor(type(t), np.zeros_like(t._data), None) if g is None else g
-                 for g, t in zip(grads, inputs))
+_ZERO_MEANING = {
+    "back": "the output of the function does not depend on input {i}",
+    "back_trick": ("the gradient with respect to the inputs does not depend on entry {i} of "
+                   "the output gradients used by the double-backward trick (jvp)"),
+    "double_back": "the jacobian of the function does not depend on input {i}",
+    "double_back_trick": ("the Hessian of the function does not depend on entry {i} of the "
+                          "jacobian's gradients used by the double-backward trick (hvp)"),
+}
 
 
-def _detach(t, create_graph: bool):
-    return t if create_graph else t.detach()
+def _fill_in_zeros(grads: tuple, refs: tuple, strict: bool, create_graph: bool,
+                   stage: str) -> tuple:
+    res = []
+    for i, g in enumerate(grads):
+        if g is None:
+            if strict:
+                raise GraphError(_ZERO_MEANING[stage].format(i=i) + "." + _STRICT)
+            g = new_tensor(type(refs[i]), np.zeros_like(refs[i]._data), None)
+        elif strict and create_graph and not g._requires_grad:
+            what = "Hessian" if stage.startswith("double") else "jacobian"
+            raise GraphError(f"the {what} of the function does not depend on input {i}, so "
+                             "with create_graph=True it has no graph to differentiate."
+                             + _STRICT)
+        res.append(g)
+    return tuple(res)
 
 
-def _v_list(v, outputs: tuple, what: str) -> list:
-    if v is None:
-        if len(outputs) != 1 or outputs[0]._data.size != 1:
-            raise ArgumentError(f"{what}: v is needed unless the function returns one scalar")
-        return [new_tensor(type(outputs[0]), np.ones_like(outputs[0]._data), None)]
+def _check_v(v, refs: tuple, what: str, against: str, create_graph: bool) -> tuple:
     vs, _ = _tuple(v, f"{what}: v")
-    if len(vs) != len(outputs) or any(a.shape != o.shape for a, o in zip(vs, outputs)):
-        raise ArgumentError(f"{what}: v must match the outputs' shapes "
-                            f"{[o.shape for o in outputs]}, got {[a.shape for a in vs]}")
-    return list(vs)
+    if len(vs) != len(refs) or any(a.shape != r.shape for a, r in zip(vs, refs)):
+        raise ArgumentError(f"{what}: v must match the {against}' shapes "
+                            f"{[r.shape for r in refs]}, got {[a.shape for a in vs]}")
+    return _preprocess(vs, create_graph, need_graph=False)
+
+
+def _ones_v(refs: tuple, what: str, of: str) -> tuple:
+    if len(refs) != 1 or refs[0]._data.size != 1:
+        raise ArgumentError(f"{what}: v can be left out only when {of} is one Tensor with a "
+                            "single element; pass v")
+    return (new_tensor(type(refs[0]), np.ones_like(refs[0]._data), None),)
+
+
+def _scalar_output(out, what: str) -> tuple:
+    if not isinstance(out, TensorBase) or out._data.size != 1:
+        raise ArgumentError(f"{what}: func must return a single Tensor with one element, got "
+                            f"{type(out).__name__}"
+                            + (f" of shape {out.shape}" if isinstance(out, TensorBase) else ""))
+    return (out,)
 
 
 def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """(func(inputs), vᵀ · ∂func/∂inputs)"""
-    xs, was_tuple = _tuple(inputs, "vjp: inputs")
-    xs = _fresh(xs)
-    out = func(*xs)
-    outs, out_tuple = _tuple(out, "vjp: func's output")
-    vs = _v_list(v, outs, "vjp")
-    found = _zeros_for(_grads(outs, xs, vs, create_graph, strict, "vjp"), xs)
-    result = tuple(_detach(g, create_graph) for g in found)
-    shown = tuple(_detach(o, create_graph) for o in outs)
-    return (shown if out_tuple else shown[0]), (result if was_tuple else result[0])
+    with enable_grad():
+        xs, was_tuple = _tuple(inputs, "vjp: inputs")
+        xs = _preprocess(xs, create_graph, need_graph=True)
+        outs, out_tuple = _tuple(func(*xs), "vjp: func's output")
+        _check_outputs(outs, strict)
+        vs = (_check_v(v, outs, "vjp", "outputs", create_graph) if v is not None
+              else _ones_v(outs, "vjp", "the function's output"))
+    with set_grad_enabled(create_graph or is_grad_enabled()):
+        found = _fill_in_zeros(_grad(outs, xs, vs, create_graph), xs, strict, create_graph,
+                               "back")
+    return (_untuple(_postprocess(outs, create_graph), out_tuple),
+            _untuple(_postprocess(found, create_graph), was_tuple))
 
 
 def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """(func(inputs), ∂func/∂inputs · v), by differentiating a vjp (linear in its u) again"""
-    from . import grad
+    with enable_grad():
+        xs, was_tuple = _tuple(inputs, "jvp: inputs")
+        xs = _preprocess(xs, create_graph, need_graph=True)
+        vs = (_check_v(v, xs, "jvp", "inputs", create_graph) if v is not None
+              else _ones_v(xs, "jvp", "the input"))
+        outs, out_tuple = _tuple(func(*xs), "jvp: func's output")
+        _check_outputs(outs, strict)
+        us = tuple(new_tensor(type(o), np.zeros_like(o._data), None).requires_grad_(True)
+                   for o in outs)
+        g_u = _grad(outs, xs, us, create_graph=True)  # uᵀ J, linear in u
+        _check_derivatives(g_u, "grad_inputs", strict)
+    with set_grad_enabled(create_graph or is_grad_enabled()):
+        found = _fill_in_zeros(_grad(g_u, us, vs, create_graph), outs, strict, create_graph,
+                               "back_trick")
+    return (_untuple(_postprocess(outs, create_graph), out_tuple),
+            _untuple(_postprocess(found, create_graph), out_tuple))
 
-    xs, was_tuple = _tuple(inputs, "jvp: inputs")
-    xs = _fresh(xs)
-    outs, out_tuple = _tuple(func(*xs), "jvp: func's output")
-    if v is None:
-        if len(xs) != 1 or xs[0]._data.size != 1:
-            raise ArgumentError("jvp: v is needed unless the input is one scalar")
-        vs = [new_tensor(type(xs[0]), np.ones_like(xs[0]._data), None)]
-    else:
-        vs, _ = _tuple(v, "jvp: v")
-        if len(vs) != len(xs) or any(a.shape != x.shape for a, x in zip(vs, xs)):
-            raise ArgumentError("jvp: v must match the inputs' shapes")
-    us = [new_tensor(type(o), np.zeros_like(o._data), None).requires_grad_(True) for o in outs]
-    g_u = _zeros_for(_grads(outs, xs, us, True, strict, "jvp"), xs)  # uᵀ J, linear in u
-    pairs = [(g, a) for g, a in zip(g_u, vs) if g._requires_grad]
-    if pairs:
-        found = grad([g for g, _ in pairs], us, [a for _, a in pairs],
-                     create_graph=create_graph, allow_unused=True)
-    else:
-        found = [None] * len(us)
-    result = tuple(_detach(r, create_graph) for r in _zeros_for(found, us))
-    shown = tuple(_detach(o, create_graph) for o in outs)
-    return (shown if out_tuple else shown[0]), (result if out_tuple else result[0])
+
+def _jacobian(func, xs: tuple, create_graph: bool, strict: bool) -> tuple[tuple, bool]:
+    """The jacobian blocks J[i][j] (output i, input j) as a tuple of tuples, and whether
+    ``func`` returned a tuple"""
+    from ..ops import stack
+
+    with enable_grad():
+        xs = _preprocess(xs, create_graph, need_graph=True)
+        outs, out_tuple = _tuple(func(*xs), "jacobian: func's output")
+        _check_outputs(outs, strict)
+        rows = []
+        for i, o in enumerate(outs):
+            per_input = [[] for _ in xs]
+            for idx in np.ndindex(o.shape):
+                e = np.zeros(o.shape, dtype=o._data.dtype)
+                e[idx] = 1  # the seed that picks element idx of output i
+                found = _grad([o], xs, [new_tensor(type(o), e, None)], create_graph,
+                              retain_graph=True)
+                for j, (g, x) in enumerate(zip(found, xs)):
+                    if g is None:
+                        if strict:
+                            raise GraphError(f"output {i} of the function does not depend on "
+                                             f"input {j}." + _STRICT)
+                        g = new_tensor(type(x), np.zeros_like(x._data), None)
+                    elif strict and create_graph and not g._requires_grad:
+                        raise GraphError(
+                            f"the jacobian of the function does not depend on input {j}, so "
+                            "with create_graph=True it has no graph to differentiate."
+                            + _STRICT)
+                    per_input[j].append(g)
+            rows.append(tuple(
+                stack(parts, axis=0).reshape(o.shape + x.shape) if parts else
+                new_tensor(type(x), np.zeros(o.shape + x.shape, dtype=x._data.dtype), None)
+                for parts, x in zip(per_input, xs)))
+    return _postprocess(tuple(rows), create_graph), out_tuple
 
 
 def jacobian(func, inputs, create_graph: bool = False, strict: bool = False,
@@ -116,30 +229,9 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False,
     if strategy not in ("reverse-mode", "forward-mode"):
         raise ArgumentError(f"jacobian: strategy must be 'reverse-mode' or 'forward-mode', got "
                             f"{strategy!r}")
-    from ..ops import stack
-
     xs, was_tuple = _tuple(inputs, "jacobian: inputs")
-    xs = _fresh(xs)
-    outs, out_tuple = _tuple(func(*xs), "jacobian: func's output")
-    rows = []
-    for o in outs:
-        per_input = [[] for _ in xs]
-        for idx in np.ndindex(o.shape):
-            e = np.zeros(o.shape, dtype=o._data.dtype)
-            e[idx] = 1
-            seed = new_tensor(type(o), e, None)
-            found = _grads([o], xs, [seed], create_graph, strict, "jacobian") \
-                if o._requires_grad else tuple(None for _ in xs)
-            for k, g in enumerate(_zeros_for(found, xs)):
-                per_input[k].append(g)
-        blocks = []
-        for k, x in enumerate(xs):
-            parts = per_input[k]
-            J = stack(parts, axis=0).reshape(o.shape + x.shape) if parts else new_tensor(
-                type(x), np.zeros(o.shape + x.shape, dtype=x._data.dtype), None)
-            blocks.append(_detach(J, create_graph))
-        rows.append(tuple(blocks) if was_tuple else blocks[0])
-    return tuple(rows) if out_tuple else rows[0]
+    rows, out_tuple = _jacobian(func, xs, create_graph, strict)
+    return _untuple(tuple(_untuple(r, was_tuple) for r in rows), out_tuple)
 
 
 def hessian(func, inputs, create_graph: bool = False, strict: bool = False,
@@ -148,44 +240,57 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False,
     ``H[i][j]`` for a tuple"""
     xs, was_tuple = _tuple(inputs, "hessian: inputs")
 
-    def gradient(*ys):
+    def scalar(*ys):
         out = func(*ys)
-        if not isinstance(out, TensorBase) or out._data.size != 1:
-            raise ArgumentError("hessian: func must return a single scalar Tensor")
-        found = _zeros_for(_grads([out], ys, [new_tensor(type(out), np.ones_like(out._data),
-                                                        None)], True, strict, "hessian"), ys)
-        return found if was_tuple else found[0]
+        _check_outputs(_tuple(out, "hessian: func's output")[0], strict)
+        return _scalar_output(out, "hessian")[0].squeeze()
 
-    return jacobian(gradient, xs if was_tuple else xs[0], create_graph=create_graph,
-                    strict=strict)
+    def gradient(*ys):
+        (rows, _) = _jacobian(scalar, ys, create_graph=True, strict=False)
+        _check_derivatives(rows[0], "jacobian", strict)
+        return rows[0]
+
+    rows, _ = _jacobian(gradient, xs, create_graph, strict)
+    return _untuple(tuple(_untuple(r, was_tuple) for r in rows), was_tuple)
 
 
-def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
-    """(func(inputs), H · v) for a scalar ``func``, by one double backward"""
-    from . import grad
-
-    xs, was_tuple = _tuple(inputs, "hvp: inputs")
-    xs = _fresh(xs)
+def _second_order(func, inputs, v, create_graph: bool, strict: bool, what: str):
+    """The inputs, v, the function's output and its jacobian (with a graph), for hvp/vhp"""
+    xs, was_tuple = _tuple(inputs, f"{what}: inputs")
+    xs = _preprocess(xs, create_graph, need_graph=True)
+    vs = (_check_v(v, xs, what, "inputs", create_graph) if v is not None
+          else _ones_v(xs, what, "the input"))
     out = func(*xs)
-    if not isinstance(out, TensorBase) or out._data.size != 1:
-        raise ArgumentError("hvp: func must return a single scalar Tensor")
-    if v is None:
-        if len(xs) != 1 or xs[0]._data.size != 1:
-            raise ArgumentError("hvp: v is needed unless the input is one scalar")
-        vs = [new_tensor(type(xs[0]), np.ones_like(xs[0]._data), None)]
-    else:
-        vs, _ = _tuple(v, "hvp: v")
-        if len(vs) != len(xs) or any(a.shape != x.shape for a, x in zip(vs, xs)):
-            raise ArgumentError("hvp: v must match the inputs' shapes")
-    g = _zeros_for(_grads([out], xs, [new_tensor(type(out), np.ones_like(out._data), None)],
-                          True, strict, "hvp"), xs)
-    pairs = [(gi, vi) for gi, vi in zip(g, vs) if gi._requires_grad]
-    found = (grad([p for p, _ in pairs], list(xs), [q for _, q in pairs],
-                  create_graph=create_graph, allow_unused=True) if pairs else [None] * len(xs))
-    result = tuple(_detach(r, create_graph) for r in _zeros_for(found, xs))
-    return _detach(out, create_graph), (result if was_tuple else result[0])
+    _check_outputs(_tuple(out, f"{what}: func's output")[0], strict)
+    outs = _scalar_output(out, what)
+    jac = _grad(outs, xs, (None,), create_graph=True)
+    _check_derivatives(jac, "jacobian", strict)
+    return xs, was_tuple, vs, outs, jac
 
 
 def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
-    """(func(inputs), vᵀ · H); the Hessian is symmetric, so this equals ``hvp``"""
-    return hvp(func, inputs, v, create_graph, strict)
+    """(func(inputs), vᵀ · H) for a scalar ``func``"""
+    with enable_grad():
+        xs, was_tuple, vs, outs, jac = _second_order(func, inputs, v, create_graph, strict,
+                                                     "vhp")
+    with set_grad_enabled(create_graph or is_grad_enabled()):
+        found = _fill_in_zeros(_grad(jac, xs, vs, create_graph), xs, strict, create_graph,
+                               "double_back")
+    return (_postprocess(outs, create_graph)[0],
+            _untuple(_postprocess(found, create_graph), was_tuple))
+
+
+def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
+    """(func(inputs), H · v) for a scalar ``func``: the double-backward trick on vᵀ H, so the
+    result is exactly H v (and PyTorch's strict checks apply unchanged)"""
+    with enable_grad():
+        xs, was_tuple, vs, outs, jac = _second_order(func, inputs, v, create_graph, strict,
+                                                     "hvp")
+        us = tuple(new_tensor(type(x), np.zeros_like(x._data), None).requires_grad_(True)
+                   for x in xs)
+        double_back = _grad(jac, xs, us, create_graph=True)  # uᵀ H, linear in u
+    with set_grad_enabled(create_graph or is_grad_enabled()):
+        found = _fill_in_zeros(_grad(double_back, us, vs, create_graph), xs, strict,
+                               create_graph, "double_back_trick")
+    return (_postprocess(outs, create_graph)[0],
+            _untuple(_postprocess(found, create_graph), was_tuple))
