@@ -590,3 +590,26 @@ def test_functional_keeps_the_older_positional_reduction():
         F.softmax(x, dim=1, axis=0)
     with pytest.raises(tg.ArgumentError, match="mode='constant'"):
         F.pad(x, (1, 1), mode="reflect")
+
+
+@pytest.mark.needs_torch
+@pytest.mark.parametrize("shape", [(5,), (3, 5)])
+def test_softmax_without_dim_matches_pytorch_up_to_two_dimensions(shape):
+    import torch
+
+    a = np.random.default_rng(0).standard_normal(shape)
+    with pytest.warns(UserWarning, match="Implicit dimension"):  # PyTorch's implicit choice
+        implicit = torch.nn.Softmax(dim=None)(torch.tensor(a))
+    for ours, theirs in ((nn.Softmax()(Tensor(a)), implicit),
+                         (F.log_softmax(Tensor(a)), torch.log_softmax(torch.tensor(a), -1))):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("call", [lambda x: nn.Softmax()(x), lambda x: nn.LogSoftmax()(x),
+                                  lambda x: F.softmax(x), lambda x: F.log_softmax(x)])
+def test_softmax_without_dim_on_more_dimensions_asks_for_one(call):
+    # PyTorch's implicit choice there is dim 0 (3-d) or 1 (4-d), not the last: a silent
+    # difference if we picked -1
+    with pytest.raises(tg.ArgumentError, match="give dim= .* implicit choice there is dim=0"):
+        call(Tensor(np.ones((2, 3, 4))))
+    assert nn.Softmax(dim=-1)(Tensor(np.ones((2, 3, 4)))).shape == (2, 3, 4)

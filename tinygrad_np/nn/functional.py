@@ -98,22 +98,29 @@ def logsigmoid(input):
 
 
 def softmax(input, dim=None, _stacklevel: int = 3, dtype=None, *, axis=None):
-    """exp(x) / sum(exp(x)) along ``dim`` (default: the last dimension); ``dtype`` casts the
-    input first"""
+    """exp(x) / sum(exp(x)) along ``dim`` (without one: the last dimension of an input of up to
+    2 dimensions, where PyTorch's implicit choice is the same); ``dtype`` casts the input first"""
     x = input if dtype is None else ops.astype(input, dtype)
-    return ops.softmax(x, axis=_dim(dim, axis))
+    return ops.softmax(x, axis=_dim(dim, axis, x, "softmax"))
 
 
 def log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None, *, axis=None):
-    """x - logsumexp(x) along ``dim`` (default: the last dimension)"""
+    """x - logsumexp(x) along ``dim`` (without one: as ``softmax``)"""
     x = input if dtype is None else ops.astype(input, dtype)
-    return ops.log_softmax(x, axis=_dim(dim, axis))
+    return ops.log_softmax(x, axis=_dim(dim, axis, x, "log_softmax"))
 
 
-def _dim(dim, axis) -> int:
+def _dim(dim, axis, x, op: str) -> int:
     if dim is not None and axis is not None and dim != axis:
-        raise ArgumentError(f"softmax: got dim={dim} and axis={axis}; give one of them")
-    return -1 if dim is None and axis is None else dim if dim is not None else axis
+        raise ArgumentError(f"{op}: got dim={dim} and axis={axis}; give one of them")
+    if dim is None and axis is None:
+        if getattr(x, "ndim", 0) > 2:  # PyTorch picks dim 0 (3-d) or 1 (more), deprecated
+            raise ArgumentError(f"{op}: give dim= for an input of {x.ndim} dimensions (shape "
+                                f"{x.shape}): PyTorch's implicit choice there is dim="
+                                f"{0 if x.ndim == 3 else 1}, not the last one; dim=-1 is the "
+                                "usual class dimension")
+        return -1
+    return dim if dim is not None else axis
 
 
 # --- padding, normalization, dropout, embedding -------------------------------------------------

@@ -439,7 +439,10 @@ class Sigmoid(Module):
 
 class _SoftmaxBase(Module):
     def __init__(self, dim=None, *, axis=None):
-        self.dim = F._dim(dim, axis)
+        if dim is not None and axis is not None and dim != axis:
+            raise ArgumentError(f"{type(self).__name__}: got dim={dim} and axis={axis}; give "
+                                "one of them")
+        self.dim = dim if dim is not None else axis  # None: chosen per input, as F.softmax
         self._keyword = "axis" if dim is None and axis is not None else "dim"
 
     @property
@@ -451,8 +454,8 @@ class _SoftmaxBase(Module):
 
 
 class Softmax(_SoftmaxBase):
-    """exp(x) / sum(exp(x)) along ``dim`` (PyTorch's name; NumPy's ``axis=`` also works; the
-    last dimension when neither is given)"""
+    """exp(x) / sum(exp(x)) along ``dim`` (PyTorch's name; NumPy's ``axis=`` also works;
+    without either, the last dimension of an input of up to 2 dimensions, see F.softmax)"""
 
     def forward(self, input):
         return F.softmax(input, self.dim)
