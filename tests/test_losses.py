@@ -137,3 +137,21 @@ def test_accuracy_with_labels_or_one_hot():
     assert isinstance(nn.accuracy(logits, labels), float)
     with pytest.raises(ShapeError, match=r"targets of shape \(3,\) do not fit logits"):
         nn.accuracy(logits, labels[:3])
+
+
+@pytest.mark.needs_torch
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_a_batch_with_every_label_ignored_gives_a_nan_loss_and_zero_gradients(loss):
+    # (an all-padding batch left NaN gradients, which the optimizer's finite check refuses)
+    import torch
+
+    z = np.random.default_rng(0).standard_normal((3, 4))
+    y = np.full(3, -100)
+    x, t = Tensor(z, requires_grad=True), torch.tensor(z, requires_grad=True)
+    ours = getattr(nn.functional, loss)(x, y)
+    theirs = getattr(torch.nn.functional, loss)(t, torch.tensor(y))
+    assert np.isnan(ours.item()) and np.isnan(theirs.item())
+    ours.backward()
+    theirs.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4)))

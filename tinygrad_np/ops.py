@@ -2457,7 +2457,7 @@ class _Targets:
             return g.reshape(g.shape[:1] + (1,) + g.shape[1:])
         if reduction == "mean":
             d = self.denominator
-            g = g / d if d else g * np.nan
+            g = g / d if d else g * 0  # nothing counted: a NaN loss, but gradient 0, as PyTorch
         return g
 
     def grad(self, p, scale):
