@@ -272,7 +272,7 @@ def test_repr_is_pytorchs(expr):
 
 def test_reprs_where_this_library_differs():
     assert repr(nn.Softmax(axis=1)) == "Softmax(axis=1)"  # the keyword you gave
-    assert repr(nn.Softmax()) == "Softmax(dim=-1)"  # PyTorch guesses a dim; this is the last
+    assert repr(nn.Softmax()) == "Softmax(dim=None)"  # as PyTorch: chosen per input
     assert repr(nn.Dropout(0.2)) == "Dropout(p=0.2)"
     assert repr(nn.Sequential(nn.ReLU())) == "Sequential(\n  (layers.0): ReLU()\n)"
 

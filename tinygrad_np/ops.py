@@ -1058,6 +1058,24 @@ class Clamp(Function):
         return g if inside is True else _where(inside, g, 0.0)
 
 
+class Hardtanh(Function):
+    """min(max(x, low), high)     dx = g where low < x < high (PyTorch's hardtanh and relu6:
+                        unlike clamp, 0 at the bounds themselves)"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, x, low, high):
+        ctx.save_for_backward(x)
+        ctx.low, ctx.high = low, high
+        return np.clip(x, low, high)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return _where((x > ctx.low) & (x < ctx.high), g, 0.0)
+
+
 class Cast(Function):
     """x as another float dtype   dx = g as x's dtype"""
 
@@ -1164,6 +1182,13 @@ def clamp(x, min=None, max=None):
         y = x if min is None else where(lt(x, min), min, x)
         return y if max is None else where(gt(y, max), max, y)
     return Clamp.apply(x, low=min, high=max)
+
+
+def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0):
+    """Clip to [min_val, max_val], with gradient 0 at the bounds (PyTorch's hardtanh)"""
+    if not min_val <= max_val:
+        raise ArgumentError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+    return Hardtanh.apply(_float_input(x, "hardtanh"), low=float(min_val), high=float(max_val))
 
 
 def astype(x, dtype):

@@ -25,6 +25,7 @@ from .layers import (
     Dropout,
     Embedding,
     Flatten,
+    Hardtanh,
     Identity,
     L1Loss,
     LayerNorm,
@@ -60,8 +61,8 @@ from .module import IncompatibleKeys, Module
 __all__ = [
     "ELU", "GELU", "MLP", "AdaptiveAvgPool2d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss",
     "BatchNorm1d", "BatchNorm2d", "Conv2d", "CrossEntropyLoss", "Dropout", "Embedding",
-    "Flatten", "Identity", "IncompatibleKeys", "L1Loss", "LayerNorm", "LeakyReLU", "Linear",
-    "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleDict", "ModuleList", "NLLLoss",
+    "Flatten", "Hardtanh", "Identity", "IncompatibleKeys", "L1Loss", "LayerNorm", "LeakyReLU",
+    "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleDict", "ModuleList", "NLLLoss",
     "Parameter", "ReLU", "ReLU6", "SiLU", "Sequential", "Sigmoid", "Softmax", "Softplus", "Tanh",
     "Unflatten", "accuracy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "cross_entropy", "functional", "init", "load", "mse_loss", "nll_loss", "save", "utils",

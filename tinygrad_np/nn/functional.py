@@ -38,9 +38,9 @@ from . import losses
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu",
-    "embedding", "fold", "gelu", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax",
-    "logsigmoid", "max_pool2d", "mse_loss", "nll_loss", "normalize", "one_hot", "pad", "relu",
-    "relu6", "sigmoid", "silu", "softmax", "softplus", "tanh", "unfold",
+    "embedding", "fold", "gelu", "hardtanh", "l1_loss", "layer_norm", "leaky_relu", "linear",
+    "log_softmax", "logsigmoid", "max_pool2d", "mse_loss", "nll_loss", "normalize", "one_hot",
+    "pad", "relu", "relu6", "sigmoid", "silu", "softmax", "softplus", "tanh", "unfold",
 ]
 
 
@@ -62,8 +62,14 @@ def relu(input, inplace: bool = False):
 
 
 def relu6(input, inplace: bool = False):
-    """min(max(x, 0), 6)"""
-    return _maybe_in_place(input, lambda x: ops.clamp(x, 0.0, 6.0), inplace, "relu6")
+    """min(max(x, 0), 6), gradient 0 at 0 and 6 (hardtanh(x, 0, 6), as in PyTorch)"""
+    return _maybe_in_place(input, lambda x: ops.hardtanh(x, 0.0, 6.0), inplace, "relu6")
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+    """min(max(x, min_val), max_val), gradient 0 at the bounds"""
+    return _maybe_in_place(input, lambda x: ops.hardtanh(x, min_val, max_val), inplace,
+                           "hardtanh")
 
 
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):

@@ -360,6 +360,21 @@ class ReLU6(_Activation):
         return F.relu6(input, self.inplace)
 
 
+class Hardtanh(_Activation):
+    """min(max(x, min_val), max_val), gradient 0 at the bounds"""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+        super().__init__(inplace)
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, input):
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (
+            ", inplace=True" if self.inplace else "")
+
+
 class SiLU(_Activation):
     """x * sigmoid(x) (swish)"""
 
