@@ -237,3 +237,33 @@ def test_numpy_array_functions_refuse_what_would_cut_the_graph():
         assert np.median(w) == 1.5
     assert np.ndim(w) == 1 and np.argmax(w) == 1  # no gradient to lose
     assert type(np.asarray(w)) is np.ndarray and type(w.numpy()) is np.ndarray
+
+
+def test_view_shares_memory_or_raises_as_pytorch():
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    v = x.view(3, 2)
+    v.data[0, 0] = 9.0  # a view: the same memory
+    assert x.data[0, 0] == 9.0
+    with pytest.raises(ShapeError, match=r"view: .*use \.reshape"):
+        x.T.view(6)  # a transposed tensor: reshape would copy (it did, silently)
+    assert x.T.reshape(6).shape == (6,) and x.T.contiguous().view(6).shape == (6,)
+    assert x.contiguous() is x and x.T.contiguous().data.flags.c_contiguous
+
+
+@pytest.mark.parametrize("call", [lambda x: x.amax(1), lambda x: x.amin(1),
+                                  lambda x: x.max(1).values, lambda x: x.argmax(1),
+                                  lambda x: x.min(dim=1, keepdim=True).indices])
+def test_max_and_argmax_of_an_empty_tensor_along_a_non_empty_dim_are_empty(call):
+    # as PyTorch: (0, 3) along dim 1 is a result of shape (0,); it raised ShapeError
+    x = Tensor(np.zeros((0, 3)), requires_grad=True)
+    out = call(x)
+    assert out.shape[0] == 0
+    if out.requires_grad:
+        out.sum().backward()
+        assert x.grad.shape == (0, 3)
+
+
+@pytest.mark.parametrize("call", [lambda x: x.amax(0), lambda x: x.max(), lambda x: x.argmax()])
+def test_max_over_no_element_still_raises(call):
+    with pytest.raises(ShapeError, match="empty tensor of shape"):
+        call(Tensor(np.zeros((0, 3))))

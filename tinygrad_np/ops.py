@@ -1348,9 +1348,19 @@ def amin(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
 def _extreme(x, axis, keepdims, dim, keepdim, op, smallest):
     axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
     axes = normalize_axis(axis, x.ndim, op)
-    if x._data.size == 0:
-        raise ShapeError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
+    if _reduces_nothing(x.shape, axes):
+        raise ShapeError(f"{op}: cannot reduce an empty tensor of shape {x.shape} along "
+                         f"{'every dimension' if axes is None else f'dimension {axes}'}: a "
+                         "maximum or minimum of no elements is not defined")
     return (Amin if smallest else Amax).apply(x, axes=axes, keepdims=keepdims)
+
+
+def _reduces_nothing(shape: tuple, axes) -> bool:
+    """Whether a reduction over ``axes`` (None: all) would reduce some output over no element:
+    (0, 3) along dimension 1 is fine (an empty result), along 0 it is not."""
+    if axes is None:
+        return math.prod(shape) == 0
+    return builtins.any(shape[a] == 0 for a in axes) and math.prod(shape) == 0
 
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
@@ -1400,9 +1410,10 @@ def argmin(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
 
 def _arg(x, axis, keepdims, dim, keepdim, fn, op):
     axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
-    if x._data.size == 0:
-        raise ShapeError(f"{op}: cannot take the {op} of an empty tensor of shape {x.shape}")
     ax = None if axis is None else _one_axis(axis, x.ndim, op)
+    if _reduces_nothing(x.shape, None if ax is None else (ax,)) and x.ndim:
+        raise ShapeError(f"{op}: cannot take the {op} of an empty tensor of shape {x.shape} "
+                         f"along {'every dimension' if ax is None else f'dimension {ax}'}")
     y = fn(x._data, axis=ax, keepdims=keepdims) if axis is not None else fn(x._data)
     if axis is None and keepdims:
         y = np.reshape(y, (1,) * x.ndim)

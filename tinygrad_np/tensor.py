@@ -303,7 +303,9 @@ class Tensor(TensorBase):
         return self
 
     def contiguous(self) -> Tensor:
-        return self
+        """This tensor if its memory is in row-major order, else a row-major copy that stays in
+        the graph (as PyTorch's)"""
+        return self if self._data.flags.c_contiguous else self.clone()
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory and its write stamp, as PyTorch)."""
@@ -716,10 +718,19 @@ class Tensor(TensorBase):
     def reshape(self, *shape):
         return ops.reshape(self, *shape)
 
-    view = reshape
+    def view(self, *shape):
+        """``reshape`` that shares this tensor's memory, or raises (as PyTorch's view) where
+        the layout does not allow it (a transposed tensor): ``reshape`` copies there"""
+        out = ops.reshape(self, *shape)
+        if self._data.size and not np.may_share_memory(out._data, self._data):
+            raise ShapeError(f"view: a tensor of shape {self.shape} with strides "
+                             f"{self._data.strides} (not contiguous, e.g. transposed) cannot be "
+                             f"viewed as shape {out.shape} without a copy; use .reshape(...), "
+                             "or .contiguous().view(...)")
+        return out
 
     def view_as(self, other):
-        return ops.reshape(self, other.shape)
+        return self.view(other.shape)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1):
         """Merge dimensions ``start_dim`` to ``end_dim``: 1-D by default, as in PyTorch;
