@@ -267,3 +267,37 @@ def test_max_and_argmax_of_an_empty_tensor_along_a_non_empty_dim_are_empty(call)
 def test_max_over_no_element_still_raises(call):
     with pytest.raises(ShapeError, match="empty tensor of shape"):
         call(Tensor(np.zeros((0, 3))))
+
+
+def test_where_with_only_a_condition_gives_the_indices_as_pytorch():
+    rows, cols = tg.where(Tensor(np.array([[True, False], [False, True]])))
+    assert rows.tolist() == [0, 1] and cols.tolist() == [0, 1] and rows.dtype == np.int64
+    with pytest.raises(tg.ArgumentError, match="give both a and b"):
+        tg.where(Tensor(np.array([True])), 1.0)
+
+
+def test_masked_fill_needs_a_bool_mask():
+    x = Tensor(np.ones(3))
+    with pytest.raises(DTypeError, match="masked_fill: the mask must be a bool tensor"):
+        x.masked_fill(Tensor(np.array([0.0, 0.5, 1.0])), 0.0)
+    assert x.masked_fill(Tensor(np.array([False, True, False])), 0.0).tolist() == [1, 0, 1]
+
+
+def test_clamp_of_integers_with_float_bounds_is_of_the_default_float_dtype():
+    assert Tensor([1, 2, 3]).clamp(0.5, 2.5).dtype == np.float32  # as PyTorch
+    assert Tensor([1, 2, 3]).clamp(1, 2).dtype == np.int64
+    np.testing.assert_array_equal(Tensor([1, 2, 3]).clamp(0.5, 2.5).numpy(), [1, 2, 2.5])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: tg.zeros(-1), "zeros: the shape must be ints >= 0"),
+    (lambda: tg.ones(2, 2.5), "ones: the shape must be ints"),
+    (lambda: tg.randn((3, -2)), "randn: the shape must be ints >= 0"),
+    (lambda: tg.arange(0, 1, 0), "arange: step must not be 0"),
+    (lambda: tg.linspace(0, 1, -1), "linspace: steps must be an int >= 0"),
+    (lambda: tg.randint(5, 2, (2,)), r"randint: low \(5\) must be below high \(2\)"),
+])
+def test_factories_refuse_bad_shapes_and_ranges_with_their_own_error(call, message):
+    # (NumPy's ValueError and ZeroDivisionError came through)
+    with pytest.raises(tg.ArgumentError, match=message):
+        call()

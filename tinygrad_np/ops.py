@@ -497,9 +497,22 @@ def minimum(a, b):
     return _binary("minimum", Minimum, a, b)
 
 
-def where(condition, a, b):
-    """``a`` where ``condition`` holds, else ``b`` (broadcasting); no gradient to the condition"""
+_MISSING = object()
+
+
+def where(condition, a=_MISSING, b=_MISSING):
+    """``a`` where ``condition`` holds, else ``b`` (broadcasting); no gradient to the condition.
+    ``where(condition)`` alone: the indices where it holds, one int64 tensor per dimension
+    (``nonzero(as_tuple=True)``, as PyTorch and NumPy)"""
     cond = condition._data if _is_tensor(condition) else np.asarray(condition)
+    if a is _MISSING and b is _MISSING:
+        if not _is_tensor(condition):
+            raise ArgumentError("where(condition): the condition must be a Tensor (np.nonzero "
+                                "gives the indices of an array)")
+        return tuple(new_tensor(type(condition), i.astype(np.int64), None)
+                     for i in np.nonzero(cond))
+    if a is _MISSING or b is _MISSING:
+        raise ArgumentError("where: give both a and b, or neither (for the indices)")
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
     a, b = _operands("where", a, b)
@@ -1177,6 +1190,10 @@ def clamp(x, min=None, max=None):
     is beyond it, as in PyTorch."""
     if min is None and max is None:
         raise ArgumentError("clamp: give at least one of min and max")
+    if x._data.dtype.kind in "biu" and builtins.any(
+            b is not None and _kind(b) == "f" for b in (min, max)):
+        x = _float_input(x, "clamp")  # integers with a float bound: the default float dtype,
+        # as PyTorch (np.clip gave float64)
     if _is_tensor(min) or _is_tensor(max):
         # not maximum/minimum: they would split the gradient of an x sitting on a bound
         y = x if min is None else where(lt(x, min), min, x)
@@ -2035,7 +2052,12 @@ def gather(x, axis: int, index):
 
 
 def masked_fill(x, mask, value):
-    """``value`` where ``mask`` is True, else x"""
+    """``value`` where ``mask`` is True, else x (the mask must be bool, as in PyTorch)"""
+    m = mask._data if _is_tensor(mask) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise DTypeError(f"masked_fill: the mask must be a bool tensor, got dtype {m.dtype} "
+                         "(a float mask would count every nonzero as True); compare first, "
+                         "e.g. mask > 0")
     return where(mask, value, x)
 
 

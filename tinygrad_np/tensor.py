@@ -1137,10 +1137,18 @@ def _set_item(self, index, value) -> None:
 # --- building tensors ----------------------------------------------------------------------------
 
 
-def _shape_args(shape) -> tuple:
+def _shape_args(shape, op: str = "shape") -> tuple:
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
-        return tuple(shape[0])
-    return tuple(shape)
+        shape = shape[0]
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise ArgumentError(f"{op}: the shape must be ints or a tuple of ints, got "
+                            f"{shape!r}") from None
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0
+               for n in dims):
+        raise ArgumentError(f"{op}: the shape must be ints >= 0, got {dims}")
+    return dims
 
 
 def _made(arr: np.ndarray, requires_grad: bool) -> Tensor:
@@ -1164,17 +1172,18 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.zeros(_shape_args(shape), dtype=_dtype(dtype)), requires_grad)
+    return _made(np.zeros(_shape_args(shape, "zeros"), dtype=_dtype(dtype)), requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.ones(_shape_args(shape), dtype=_dtype(dtype)), requires_grad)
+    return _made(np.ones(_shape_args(shape, "ones"), dtype=_dtype(dtype)), requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     if dtype is None and isinstance(fill_value, (bool, int)):
         dtype = np.bool_ if isinstance(fill_value, bool) else np.int64
-    return _made(np.full(_shape_args((shape,)), fill_value, dtype=_dtype(dtype)), requires_grad)
+    return _made(np.full(_shape_args((shape,), "full"), fill_value, dtype=_dtype(dtype)),
+                 requires_grad)
 
 
 def empty(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -1199,12 +1208,16 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     default float dtype (as PyTorch)"""
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise ArgumentError(f"arange: step must not be 0 (start={start}, end={end})")
     floating = any(isinstance(v, float) for v in (start, end, step))
     dt = _dtype(dtype) if dtype is not None else (get_default_dtype() if floating else np.int64)
     return _made(np.arange(start, end, step).astype(dt), requires_grad)
 
 
 def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ArgumentError(f"linspace: steps must be an int >= 0, got {steps!r}")
     return _made(np.linspace(start, end, steps).astype(_dtype(dtype)), requires_grad)
 
 
@@ -1216,7 +1229,7 @@ def rand(*shape, generator=None, dtype=None, requires_grad: bool = False) -> Ten
     """U(0, 1) draws from the library's generator (``manual_seed``) or ``generator``"""
     from .random import get_rng
 
-    arr = get_rng(generator).random(_shape_args(shape)).astype(_dtype(dtype))
+    arr = get_rng(generator).random(_shape_args(shape, "rand")).astype(_dtype(dtype))
     return _made(arr, requires_grad)
 
 
@@ -1224,7 +1237,8 @@ def randn(*shape, generator=None, dtype=None, requires_grad: bool = False) -> Te
     """N(0, 1) draws from the library's generator (``manual_seed``) or ``generator``"""
     from .random import get_rng
 
-    arr = get_rng(generator).standard_normal(_shape_args(shape)).astype(_dtype(dtype))
+    arr = get_rng(generator).standard_normal(_shape_args(shape, "randn")).astype(
+        _dtype(dtype))
     return _made(arr, requires_grad)
 
 
@@ -1233,6 +1247,11 @@ def randint(low, high=None, size=(), generator=None, dtype=np.int64) -> Tensor:
 
     if high is None:
         low, high = 0, low
+    if not low < high:
+        raise ArgumentError(f"randint: low ({low}) must be below high ({high}): the values are "
+                            "drawn from [low, high)")
+    size = _shape_args((size,) if isinstance(size, (int, np.integer)) else tuple(size),
+                       "randint")
     return Tensor(get_rng(generator).integers(low, high, size=size).astype(_dtype(dtype)))
 
 
