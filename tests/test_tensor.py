@@ -301,3 +301,35 @@ def test_factories_refuse_bad_shapes_and_ranges_with_their_own_error(call, messa
     # (NumPy's ValueError and ZeroDivisionError came through)
     with pytest.raises(tg.ArgumentError, match=message):
         call()
+
+
+@pytest.mark.needs_torch
+@pytest.mark.parametrize("op, other", [
+    (op, other) for op in ("+", "*", "/", "-", "**", "maximum")
+    for other in (np.float64(2.5), "0-d float64 tensor")
+    if not (op == "maximum" and other != "0-d float64 tensor")])  # torch.maximum: tensors only
+def test_numpy_scalars_and_0d_tensors_do_not_promote_a_float32_tensor(op, other):
+    # as PyTorch: x32 * np.float64(2) and x32 * a float64 0-d tensor stay float32 (they gave
+    # float64, and the next matmul with float32 weights refused the mix)
+    import torch
+
+    def run(L, x, y):
+        return {"+": lambda: x + y, "*": lambda: x * y, "/": lambda: x / y, "-": lambda: y - x,
+                "**": lambda: x ** y, "maximum": lambda: L.maximum(x, y)}[op]()
+
+    a = np.array([0.5, 1.5, 2.0], np.float32)
+    x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    if other == "0-d float64 tensor":
+        y, ty = Tensor(np.array(1.25), requires_grad=True), torch.tensor(1.25, dtype=torch.float64,
+                                                                        requires_grad=True)
+    else:
+        y, ty = other, other
+    ours, theirs = run(tg, x, y), run(torch, t, ty)
+    assert ours.dtype == np.float32 and theirs.dtype == torch.float32
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-6)
+    ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-6)
+    if isinstance(y, Tensor):
+        assert y.grad.dtype == np.float64
+        np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-6)

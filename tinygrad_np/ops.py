@@ -162,6 +162,10 @@ def _operands(op: str, a, b, floating: bool = False):
         da, db = a._data.dtype, b._data.dtype
         if da is db and (da.kind == "f" or not floating):
             return a, b  # the common case: two tensors of one dtype
+        if da.kind == db.kind == "f" and (a._data.ndim == 0) != (b._data.ndim == 0):
+            # a 0-d float tensor takes the other's float dtype, as in PyTorch (float32
+            # activations times a float64 scalar tensor stay float32)
+            return (astype(a, db), b) if a._data.ndim == 0 else (a, astype(b, da))
     elif ta and type(b) in (float, int) and a._data.dtype.kind == "f":
         return a, b  # a float tensor and a Python number: NumPy keeps the tensor's dtype
     elif tb and type(a) in (float, int) and b._data.dtype.kind == "f":
@@ -207,8 +211,9 @@ def _as_operand(x, target):
         return x._data.astype(target)  # an int tensor in a float op: a constant
     if target is None:
         return x if isinstance(x, (int, float, bool)) else np.asarray(x)
-    if isinstance(x, (int, float)) and not isinstance(x, bool):
-        return x  # weak: NumPy gives the float operand's dtype
+    if type(x) in (int, float):
+        return x  # weak: NumPy gives the float operand's dtype (a NumPy scalar such as
+        # np.float64(2) is not weak in NumPy: it becomes an array of the target dtype)
     return np.asarray(x, dtype=target)
 
 
@@ -473,7 +478,10 @@ def div(a, b):
 
 def pow(a, b):
     """a ** b; either may be a tensor (``x ** 2``, ``2 ** x``, ``x ** y``)"""
-    if _is_tensor(a) and isinstance(b, (int, float)) and not isinstance(b, bool):
+    if _is_tensor(a) and isinstance(b, (int, float, np.integer, np.floating)) and not isinstance(
+            b, (bool, np.bool_)):
+        b = float(b) if isinstance(b, (float, np.floating)) else int(b)  # a NumPy scalar as a
+        # Python number: x ** np.float64(2) keeps x's dtype, as in PyTorch
         if a._data.dtype.kind in "iub":
             if isinstance(b, int) and b < 0:
                 raise DTypeError(f"pow: integers to negative integer powers are not defined "
