@@ -333,3 +333,13 @@ def test_numpy_scalars_and_0d_tensors_do_not_promote_a_float32_tensor(op, other)
     if isinstance(y, Tensor):
         assert y.grad.dtype == np.float64
         np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-6)
+
+
+def test_sum_and_mean_take_a_dtype_as_pytorch():
+    x = Tensor(np.array([1.0, 2.0, 4.0], np.float32), requires_grad=True)
+    s = x.sum(dtype="float64")
+    assert s.dtype == np.float64 and s.item() == 7.0
+    s.backward()
+    assert x.grad.dtype == np.float32 and x.grad.tolist() == [1, 1, 1]
+    assert Tensor([1, 2]).mean(dtype="float64").dtype == np.float64
+    assert Tensor([True, True, False]).sum(dtype="int64").item() == 2

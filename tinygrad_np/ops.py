@@ -1347,15 +1347,20 @@ class Cumsum(Function):
         return _flip(_cumsum(_flip(g, ctx.axis), ctx.axis), ctx.axis)
 
 
-def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
-    """Sum over ``axis`` (or PyTorch's ``dim``; None: everything)"""
+def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=None):
+    """Sum over ``axis`` (or PyTorch's ``dim``; None: everything); ``dtype``: convert the input
+    first (as PyTorch)"""
     axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
+    if dtype is not None:
+        x = astype(x, dtype)
     return Sum.apply(x, axes=normalize_axis(axis, x.ndim, "sum"), keepdims=keepdims)
 
 
-def mean(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
-    """Mean over ``axis``; NaN for an empty selection (as PyTorch)"""
+def mean(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=None):
+    """Mean over ``axis``; NaN for an empty selection (as PyTorch); ``dtype`` as for sum"""
     axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
+    if dtype is not None:
+        x = astype(x, dtype)
     x = _float_input(x, "mean")
     return Mean.apply(x, axes=normalize_axis(axis, x.ndim, "mean"), keepdims=keepdims)
 

@@ -643,11 +643,11 @@ class Tensor(TensorBase):
         axis, keepdims = ops._axis_args(axis, dim, keepdims, keepdim)
         return new_tensor(Tensor, np.asarray(self._data.all(axis=axis, keepdims=keepdims)), None)
 
-    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return ops.sum(self, axis, keepdims, dim=dim, keepdim=keepdim)
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+        return ops.sum(self, axis, keepdims, dim=dim, keepdim=keepdim, dtype=dtype)
 
-    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return ops.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+        return ops.mean(self, axis, keepdims, dim=dim, keepdim=keepdim, dtype=dtype)
 
     def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """The largest element; ``max(dim)`` gives ``(values, indices)`` as in PyTorch;
