@@ -86,8 +86,13 @@ FLOAT_RESULTS = {"exp", "log", "tanh", "sigmoid", "mean", "softmax", "log_softma
 
 def promoted(name, arrays):
     """The operands as PyTorch promotes them: an integer or bool operand next to a float one
-    takes its dtype; ops whose results are floats turn integers into the default float32."""
+    takes its dtype, so does a 0-d float next to a dimensioned one; ops whose results are
+    floats turn integers into the default float32."""
     floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    dimensioned = [a.dtype for a in arrays if a.dtype.kind == "f" and a.ndim]
+    if len(floats) == 2 and len(dimensioned) == 1:  # a 0-d float takes the other's dtype
+        target = dimensioned[0]
+        return [a.astype(target) for a in arrays]
     if floats:
         target = np.result_type(*floats)
     elif name in FLOAT_RESULTS:
