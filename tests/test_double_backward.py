@@ -234,3 +234,26 @@ def test_create_graph_grads_do_not_share_an_array():
     (x * 3).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [4.0, 4.0])
     np.testing.assert_array_equal(y.grad.data, [1.0, 1.0])
+
+
+@pytest.mark.needs_torch
+@pytest.mark.parametrize("name", ["relu", "abs", "relu times x", "leaky_relu"])
+def test_the_gradient_of_a_piecewise_linear_op_can_be_differentiated_again(name):
+    # as in PyTorch: relu's gradient (a mask of x) requires grad, and its own gradient is 0;
+    # grad(g.sum(), x) raised "output 0 does not require grad"
+    import torch
+
+    f = {"relu": lambda L, x: x.relu().sum(), "abs": lambda L, x: x.abs().sum(),
+         "relu times x": lambda L, x: (x.relu() * x).sum(),
+         "leaky_relu": lambda L, x: L.nn.functional.leaky_relu(x, 0.1).sum()}[name]
+    a = np.array([-1.0, 0.5, 2.0])
+    x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    (g,) = tg.grad(f(tg, x), x, create_graph=True)
+    (tgt,) = torch.autograd.grad(f(torch, t), t, create_graph=True)
+    assert g.requires_grad and tgt.requires_grad
+    (h,) = tg.grad(g.sum(), x)
+    (th,) = torch.autograd.grad(tgt.sum(), t)
+    np.testing.assert_array_equal(h.numpy(), th.numpy(force=True))
+    H = tg.autograd.functional.hessian(lambda z: f(tg, z), Tensor(a))
+    np.testing.assert_array_equal(H.numpy(), torch.autograd.functional.hessian(
+        lambda z: f(torch, z), torch.tensor(a)).numpy())

@@ -303,14 +303,50 @@ def _check_saved(ctx, node) -> None:
 def _call_with_tensors(ctx, node, g_all, tensor_mode: bool):
     """A backward that takes Tensors: any op in create_graph mode, and a user's Function."""
     saved = ctx.saved_tensors
-    ctx.saved_tensors = _resolve_saved(ctx, node)  # for the length of this call
+    resolved = ctx.saved_tensors = _resolve_saved(ctx, node)  # for the length of this call
     if not tensor_mode:  # a user's backward in first order: Tensors in, no recording
         g_all = [x if x is None else new_tensor(type(node), x, None) for x in g_all]
     try:
         with (_modes.enable_grad() if tensor_mode else _modes.no_grad()):
-            return ctx.fn.backward(ctx, *g_all)
+            result = ctx.fn.backward(ctx, *g_all)
+            if tensor_mode and ctx.fn.array_mode:
+                result = _connected(result, resolved)
+            return result
     finally:
         ctx.saved_tensors = saved
+
+
+class _ZeroSlope(_fn.Function):
+    """``value``, tied to ``deps`` with derivative 0     dvalue = g     ddeps = 0"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, value, *deps):
+        ctx.deps = [(d.shape, d.dtype) for d in deps]
+        return value
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g, *(np.zeros(shape, dtype) for shape, dtype in ctx.deps))
+
+
+def _connected(result, saved: tuple):
+    """A primitive's create_graph gradients that came out constant although it saved a tensor
+    that requires grad (relu's mask of x, a tie between maximum's inputs), tied to those tensors
+    with derivative 0. PyTorch's are: differentiating such a gradient again gives zeros, not a
+    "does not require grad" error."""
+    deps = tuple(s for s in saved if isinstance(s, TensorBase) and s._requires_grad)
+    if not deps:
+        return result
+    single = type(result) is not tuple
+    tied = tuple(_ZeroSlope.apply(g, *deps) if _constant(g) else g
+                 for g in ((result,) if single else result))
+    return tied[0] if single else tied
+
+
+def _constant(g) -> bool:
+    return isinstance(g, np.ndarray) or (isinstance(g, TensorBase) and not g._requires_grad)
 
 
 def _check_count(fn, result, inputs) -> None:
