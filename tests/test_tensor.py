@@ -343,3 +343,13 @@ def test_sum_and_mean_take_a_dtype_as_pytorch():
     assert x.grad.dtype == np.float32 and x.grad.tolist() == [1, 1, 1]
     assert Tensor([1, 2]).mean(dtype="float64").dtype == np.float64
     assert Tensor([True, True, False]).sum(dtype="int64").item() == 2
+
+
+@pytest.mark.parametrize("call", [lambda: Tensor([5, 7]) // 0, lambda: Tensor([5, 7]) % 0,
+                                  lambda: Tensor([5, 7]) % Tensor([2, 0]),
+                                  lambda: 5 // Tensor([0])])
+def test_integer_division_by_zero_raises_as_pytorch(call):
+    # NumPy gives 0 (with a warning we silenced): a silently wrong number
+    with pytest.raises(ZeroDivisionError, match="integer division by zero"):
+        call()
+    assert (Tensor([5.0]) // 0).item() == np.inf and (Tensor([5, 7]) // 2).tolist() == [2, 3]

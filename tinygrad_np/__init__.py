@@ -23,6 +23,7 @@ from .errors import (
     CheckpointError,
     CheckpointNotFoundError,
     DataError,
+    DivisionByZeroError,
     DTypeError,
     GradcheckError,
     GraphError,

@@ -31,6 +31,10 @@ class ArgumentError(TinygradError, ValueError, TypeError):
     ``TypeError``, so code written for NumPy's or PyTorch's choice of the two keeps working."""
 
 
+class DivisionByZeroError(TinygradError, ZeroDivisionError):
+    """An integer ``//`` or ``%`` by zero (NumPy would give 0 with a warning; PyTorch raises)."""
+
+
 class GraphError(TinygradError, RuntimeError):
     """Misuse of the autodiff graph: backward on a non-scalar, backward through a freed graph,
     an in-place edit of an array a live graph still needs, a custom op's backward that returns

@@ -37,6 +37,7 @@ from ._modes import get_default_dtype, is_grad_enabled, resolve_dtype
 from .autograd.function import Function, TensorBase, new_tensor
 from .errors import (
     ArgumentError,
+    DivisionByZeroError,
     DTypeError,
     GraphError,
     OutOfRangeError,
@@ -633,6 +634,11 @@ def _rounding_binary(op: str, fn, ufunc, a, b):
     a, b = _operands(op, a, b)
     if any(_is_tensor(x) and x._data.dtype.kind == "f" for x in (a, b)):
         return _binary(op, fn, a, b)  # recorded: floats may require grad
+    divisor = _data_of(b)
+    if np.asarray(divisor).dtype.kind in "iu" and not np.all(divisor):
+        raise DivisionByZeroError(f"{op}: integer division by zero (a divisor of shape "
+                                  f"{np.shape(divisor)} holds a 0; NumPy would give 0); convert "
+                                  "to float for inf/nan, or mask the zeros first")
     return _constant_result(op, ufunc, a, b, proto)  # integers and bools: no gradient
 
 
