@@ -1,5 +1,7 @@
 """Tensor construction, dtype rules, conveniences and the errors a learner sees."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -353,3 +355,28 @@ def test_integer_division_by_zero_raises_as_pytorch(call):
     with pytest.raises(ZeroDivisionError, match="integer division by zero"):
         call()
     assert (Tensor([5.0]) // 0).item() == np.inf and (Tensor([5, 7]) // 2).tolist() == [2, 3]
+
+
+@pytest.mark.needs_torch
+@pytest.mark.parametrize("index", [[0, 2], [slice(1, 3), 1], [None, 1], [Ellipsis, 0]])
+def test_a_list_index_without_sequences_reads_as_pytorch(index):
+    import torch
+
+    a = np.arange(12.0).reshape(3, 4)
+    x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch deprecates the non-tuple form
+        theirs = t[index]
+    ours = x[index]
+    np.testing.assert_array_equal(ours.numpy(), theirs.detach().numpy())
+    ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+def test_a_list_of_sequences_as_index_warns_that_pytorch_2_reads_it_otherwise():
+    # NumPy (and PyTorch's announced future) read it as one index array; PyTorch 2 as a tuple
+    x = Tensor(np.arange(12.0).reshape(3, 4))
+    with pytest.warns(UserWarning, match=r"x\[rows, cols\]"):
+        assert x[[[0, 1], [2, 1]]].shape == (2, 2, 4)
+    assert x[[0, 1], [2, 1]].tolist() == [2.0, 5.0]

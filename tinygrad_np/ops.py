@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -1867,6 +1868,15 @@ def _plain_index(index):
     if _is_tensor(index):
         return index._data
     if isinstance(index, list):
+        if builtins.any(i is None or i is Ellipsis or isinstance(i, slice) for i in index):
+            return _plain_index(tuple(index))  # [0, slice(1, 3)]: no array means this
+        if len(index) < 32 and builtins.any(isinstance(i, (list, tuple, np.ndarray))
+                                            or _is_tensor(i) for i in index):
+            warnings.warn(
+                "x[[rows, cols]] (a list holding sequences) is read as one index array, as "
+                "NumPy reads it and as PyTorch announces it will (PyTorch 2 still reads it as "
+                "x[rows, cols], with a deprecation warning); write x[rows, cols] or "
+                "x[tuple(seq)] for that", UserWarning, stacklevel=3)
         return np.asarray(index)
     if isinstance(index, tuple):
         return tuple(i._data if _is_tensor(i) else (np.asarray(i) if isinstance(i, list) else i)
