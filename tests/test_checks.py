@@ -8,7 +8,14 @@ import pytest
 
 import tinygrad_np as tg
 from tinygrad_np import GradcheckError, GraphError, Tensor, gradcheck, nn
-from tinygrad_np.autograd import DIAGNOSES, Function, check_graph, check_op, detect_anomaly
+from tinygrad_np.autograd import (
+    DIAGNOSES,
+    Function,
+    check_graph,
+    check_op,
+    detect_anomaly,
+    gradgradcheck,
+)
 from tinygrad_np.autograd.checks import GradcheckWarning
 
 rng = np.random.default_rng(0)
@@ -501,3 +508,35 @@ def test_fast_mode_on_a_model_with_tiny_and_large_parameters():
                      *model.parameters(), fast_mode=True)
     assert tg.autograd.gradgradcheck(lambda x: (x ** 3).sum(), Tensor(
         rng.standard_normal(4), requires_grad=True), fast_mode=True)
+
+
+def test_gradcheck_differences_each_output_before_weighting():
+    # outputs of very different size: sum(r * out) lost element 0's change to rounding, so a
+    # right gradient (1) read as numeric 0; PyTorch's per-output differences get it right
+    x = Tensor(np.array([0.5, 3.0]), requires_grad=True)
+    assert gradcheck(lambda t: t * Tensor(np.array([1.0, 1e22])), x)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(eps=0), "eps must be a finite number > 0"), (dict(eps=-1e-6), "eps must be"),
+    (dict(atol=float("nan")), "atol must be a finite number >= 0"),
+    (dict(nondet_tol=1e-3), "nondet_tol"),
+])
+def test_gradcheck_refuses_meaningless_settings(kwargs, message):
+    with pytest.raises(tg.ArgumentError, match=message):
+        gradcheck(lambda t: t * t, Tensor(np.ones(2), requires_grad=True), **kwargs)
+
+
+def test_gradcheck_refuses_what_is_no_function_and_outputs_that_are_not_floats():
+    x = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(tg.ArgumentError, match="fn must be a function"):
+        gradcheck(3, x)
+    with pytest.raises(tg.DTypeError, match="only floating outputs"):
+        gradcheck(lambda t: t.argmax(), x)  # passed: nothing was compared
+
+
+def test_gradgradcheck_takes_arrays_as_grad_outputs():
+    x = Tensor(np.array([0.3, -1.2]), requires_grad=True)
+    assert gradgradcheck(lambda t: (t * t * t), x, grad_outputs=np.array([1.0, -2.0]))
+    with pytest.raises(tg.ArgumentError, match="one per output of fn, of its shape"):
+        gradgradcheck(lambda t: t * t, x, grad_outputs=np.ones(3))

@@ -9,6 +9,7 @@ import graphviz
 import numpy as np
 import pytest
 
+import tinygrad_np as tg
 from tinygrad_np import Tensor, TinygradError, draw_graph, manual_seed, nn, no_grad, toposort
 from tinygrad_np.viz import GRAD_LEVELS, GraphvizNotFoundError, trace
 
@@ -345,3 +346,12 @@ def test_without_dot_the_error_says_how_to_install_graphviz(tmp_path, monkeypatc
     with pytest.raises(GraphvizNotFoundError, match="brew install graphviz"):
         drawing._repr_mimebundle_()  # what Jupyter calls
     assert drawing.source.startswith("digraph")
+
+
+@pytest.mark.parametrize("name", ["graph", "graph.xyz"])
+def test_render_to_a_file_without_a_picture_suffix_says_which_to_use(tmp_path, name):
+    # (graphviz's RequiredArgumentError came through)
+    m = nn.Linear(3, 2)
+    loss = m(Tensor(np.ones((2, 3), np.float32))).sum()
+    with pytest.raises(tg.ArgumentError, match=r"render: cannot write .*use \.png, \.svg"):
+        tg.draw_graph(loss, m).render(outfile=str(tmp_path / name), cleanup=True)

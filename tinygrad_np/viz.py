@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import inspect
 import math
+import os
 import weakref
 from collections import Counter
 from collections.abc import Mapping
@@ -413,6 +414,12 @@ class GraphDrawing(graphviz.Digraph):
             return super().render(*args, **kwargs)
         except graphviz.ExecutableNotFound as e:  # render saved the DOT source before calling dot
             raise _missing_dot(e, "render", f"was saved to {self.filepath}") from e
+        except (graphviz.RequiredArgumentError, ValueError):  # no or an unknown suffix
+            out = kwargs.get("outfile", args[0] if args else None)
+            suffix = os.path.splitext(str(out))[1] or "none"
+            raise ArgumentError(f"draw_graph(...).render: cannot write {out!r}: Graphviz "
+                                f"draws no picture of suffix {suffix!r}; use .png, .svg or "
+                                ".pdf (or pass format='png')") from None
 
     def pipe(self, *args, **kwargs):
         """The rendered bytes (also what Jupyter's inline display calls)."""

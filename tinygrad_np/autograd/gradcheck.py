@@ -47,37 +47,54 @@ def close(analytic, numeric, atol: float, rtol: float):
 
 class _Projection:
     """``F(inputs) = sum_k sum(w_k * out_k)`` for ``fn``'s outputs, evaluated with the checked
-    inputs' arrays perturbed in place (and always put back)."""
+    inputs' arrays perturbed in place (and always put back).
+
+    Central differences subtract the outputs element by element before weighting them: an
+    output of 1e19 next to one of 1e16 would otherwise swallow the smaller one's change in the
+    rounding of F (PyTorch differences each output too)."""
 
     def __init__(self, fn, inputs: tuple, checked: list, weights: list):
         self.fn, self.inputs, self.checked, self.weights = fn, inputs, checked, weights
 
-    def value(self) -> float:  # grad mode stays as it is: fn may differentiate inside
-        return float(sum((o._data.astype(np.float64) * w).sum()
-                         for o, w in zip(_outputs(self.fn(*self.inputs)), self.weights)))
+    def _outputs(self) -> list:  # grad mode stays as it is: fn may differentiate inside
+        return [o._data.astype(np.float64) for o in _outputs(self.fn(*self.inputs))]
 
-    def at(self, k: int, delta) -> float:
-        """F with ``delta`` added to checked input k (an array of its shape)."""
+    def _weighted(self, outs: list) -> float:
+        return float(sum((o * w).sum() for o, w in zip(outs, self.weights)))
+
+    def value(self) -> float:
+        return self._weighted(self._outputs())
+
+    def _outputs_at(self, k: int, delta) -> list:
         data = self.checked[k]._data
         orig = data.copy()
         try:
             data += delta
-            return self.value()
+            return self._outputs()
         finally:
             data[...] = orig
 
-    def element(self, k: int, idx, step: float) -> float:
+    def _outputs_with(self, k: int, idx, step: float) -> list:
         data = self.checked[k]._data
         orig = data[idx]
         try:
             data[idx] = orig + step
-            return self.value()
+            return self._outputs()
         finally:
             data[idx] = orig
 
+    def element(self, k: int, idx, step: float) -> float:
+        """F with ``step`` added to one element of checked input k."""
+        return self._weighted(self._outputs_with(k, idx, step))
+
+    def _slope(self, plus: list, minus: list, eps: float) -> float:
+        return float(sum((w * (p - m)).sum() for p, m, w in zip(plus, minus, self.weights))
+                     ) / (2 * eps)
+
     def numeric(self, k: int, idx, eps: float) -> float:
         """dF/dx at one element of input k, by central differences."""
-        return (self.element(k, idx, eps) - self.element(k, idx, -eps)) / (2 * eps)
+        return self._slope(self._outputs_with(k, idx, eps), self._outputs_with(k, idx, -eps),
+                           eps)
 
     def numeric_all(self, k: int, eps: float) -> np.ndarray:
         shape = self.checked[k]._data.shape
@@ -88,7 +105,7 @@ class _Projection:
 
     def directional(self, k: int, u: np.ndarray, eps: float) -> float:
         """The derivative of F along direction u of input k: two evaluations."""
-        return (self.at(k, eps * u) - self.at(k, -eps * u)) / (2 * eps)
+        return self._slope(self._outputs_at(k, eps * u), self._outputs_at(k, -eps * u), eps)
 
 
 def analytic_gradients(fn, inputs: tuple, checked: list, weights: list, outs=None) -> list:
@@ -156,8 +173,24 @@ def _describe_input(i: int, t) -> str:
     return f"input {i}{name} of shape {tuple(t.shape)}"
 
 
+def _check_settings(where: str, fn, eps, atol, rtol, nondet_tol) -> None:
+    if not callable(fn):
+        raise ArgumentError(f"{where}: fn must be a function of the inputs, got "
+                            f"{type(fn).__name__}")
+    for key, value, low in (("eps", eps, "> 0"), ("atol", atol, ">= 0"), ("rtol", rtol, ">= 0")):
+        ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+            value, bool) and np.isfinite(value) and (value > 0 if key == "eps" else value >= 0)
+        if not ok:
+            raise ArgumentError(f"{where}: {key} must be a finite number {low}, got {value!r}")
+    if nondet_tol != 0.0:
+        raise ArgumentError(f"{where}: nondet_tol={nondet_tol!r}: every op here is "
+                            "deterministic (a backward gives the same bits twice), so only 0 "
+                            "is meaningful")
+
+
 def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              seed: int = 0, raise_exception: bool = True, fast_mode: bool = False) -> bool:
+              seed: int = 0, raise_exception: bool = True, fast_mode: bool = False,
+              nondet_tol: float = 0.0) -> bool:
     """Check autodiff's gradient of ``fn(*inputs)`` against central differences, in float64.
 
     ``inputs`` (given as arguments, or as one tuple as in PyTorch) that are Tensors with
@@ -168,8 +201,10 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
     the input, the element and both values (``raise_exception=False``: returns False).
     ``fast_mode=True`` checks one random direction per input (two forward evaluations each)
     and searches for the failing element only when a direction fails: for big inputs.
-    Leaves every input's ``data`` and ``grad`` as it found them.
+    Leaves every input's ``data`` and ``grad`` as it found them. ``nondet_tol`` is
+    PyTorch's; only its default 0 is accepted (every op here is deterministic).
     """
+    _check_settings("gradcheck", fn, eps, atol, rtol, nondet_tol)
     inputs = _inputs(inputs)
     checked = [(i, t) for i, t in enumerate(inputs) if isinstance(t, TensorBase)
                and t._requires_grad]
@@ -187,6 +222,10 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
     outs = _outputs(fn(*inputs))
     if not outs:
         raise ArgumentError("gradcheck: fn returned no Tensor to differentiate")
+    for j, o in enumerate(outs):
+        if o._data.dtype.kind != "f":  # (PyTorch refuses these too) nothing to differentiate
+            raise DTypeError(f"gradcheck: output {j} of fn has dtype {o._data.dtype} (shape "
+                             f"{o.shape}): only floating outputs have gradients to check")
     rng = np.random.default_rng(seed)
     weights = [np.ones(o.shape) if o._data.size == 1 and len(outs) == 1 else
                rng.standard_normal(o.shape) for o in outs]
@@ -239,17 +278,27 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
 
 def gradgradcheck(fn, *inputs, grad_outputs=None, eps: float = 1e-6, atol: float = 1e-5,
                   rtol: float = 1e-3, seed: int = 0, raise_exception: bool = True,
-                  fast_mode: bool = False) -> bool:
+                  fast_mode: bool = False, nondet_tol: float = 0.0) -> bool:
     """Check second derivatives: the gradient of ``fn`` (computed with ``create_graph=True``)
     is itself checked by ``gradcheck``, with respect to the inputs and to ``grad_outputs``
-    (random float64 weights by default), as ``torch.autograd.gradgradcheck``."""
+    (random float64 weights by default; Tensors or arrays, one per output), as
+    ``torch.autograd.gradgradcheck``."""
+    _check_settings("gradgradcheck", fn, eps, atol, rtol, nondet_tol)
     inputs = _inputs(inputs)
     outs = _outputs(fn(*inputs))
     if grad_outputs is None:
         rng = np.random.default_rng(seed + 1)
         grad_outputs = [new_tensor(type(o), rng.standard_normal(o.shape), None) for o in outs]
-    elif isinstance(grad_outputs, TensorBase):
+    elif isinstance(grad_outputs, (TensorBase, np.ndarray)):
         grad_outputs = [grad_outputs]
+    proto = outs[0] if outs else None
+    grad_outputs = [g if isinstance(g, TensorBase) else new_tensor(
+        type(proto), np.asarray(g, dtype=np.float64), None) for g in grad_outputs]
+    if len(grad_outputs) != len(outs) or any(
+            tuple(g.shape) != tuple(o.shape) for g, o in zip(grad_outputs, outs)):
+        raise ArgumentError(f"gradgradcheck: grad_outputs must be one per output of fn, of its "
+                            f"shape: outputs {[tuple(o.shape) for o in outs]}, grad_outputs "
+                            f"{[tuple(g.shape) for g in grad_outputs]}")
     grad_outputs = [g.detach().requires_grad_(True) for g in grad_outputs]
     first_derivatives = first_derivative_fn(fn, inputs)
     return gradcheck(first_derivatives, *inputs, *grad_outputs, eps=eps, atol=atol, rtol=rtol,
