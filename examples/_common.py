@@ -5,8 +5,10 @@ that seed's own script; this file holds only the plumbing the scripts share.
 """
 
 import argparse
+import math
 import os
 import re
+import sys
 import time
 
 import matplotlib
@@ -18,7 +20,90 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import tinygrad_np  # noqa: E402
-from tinygrad_np import Tensor, data, no_grad  # noqa: E402
+from tinygrad_np import Tensor, TinygradError, data, no_grad  # noqa: E402
+
+# --- command-line values -------------------------------------------------------------------------
+# argparse types: a bad value stops the run at parse time with argparse's one-line
+# "error: argument --limit: ..." and exit status 2, before any data is read or any epoch trained.
+
+
+def _int_at_least(text: str, low: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1: epochs, sizes, batch sizes, --limit."""
+    return _int_at_least(text, 1, "a positive integer")
+
+
+def nonnegative_int(text: str) -> int:
+    """An integer >= 0: seeds (NumPy's generators reject negative ones), --threads (0: keep
+    the BLAS library's default)."""
+    return _int_at_least(text, 0, "an integer >= 0")
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0: learning rates (nan or inf would train to nan without a word)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+def probability(text: str) -> float:
+    """A number in [0, 1): a dropout rate (1 would zero every unit, and nothing could learn)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text}")
+    return value
+
+
+def check_out_dir(p: argparse.ArgumentParser, path: str, option: str = "--out"):
+    """Stop before training when ``path`` cannot become the output folder (a file in the way,
+    a folder this user cannot write in), rather than after the whole run, at the first plot."""
+    probe = os.path.abspath(path)
+    while not os.path.exists(probe):  # the nearest part of the path that exists
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        p.error(f"argument {option}: {probe} is a file, not a folder; pass a folder for the "
+                f"outputs")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        p.error(f"argument {option}: cannot write in {probe}; pass a folder you can write in")
+
+
+# Every file this run wrote, so that run() can remove them when the run fails.
+OUTPUTS: list[str] = []
+
+
+def run(main):
+    """Run an example's ``main()`` as a script.
+
+    An error tinygrad_np reports itself (a missing data folder, a corrupt checkpoint) is meant
+    for the user: print its one-line message and exit with status 1, without a traceback. On
+    any failure, remove the files this run already wrote, so a failed run leaves no partial
+    outputs behind. Other exceptions are bugs and keep their traceback.
+    """
+    try:
+        main()
+    except BaseException as e:
+        for path in OUTPUTS:
+            if os.path.isfile(path):
+                os.remove(path)
+        if isinstance(e, TinygradError):
+            sys.exit(f"{os.path.basename(sys.argv[0])}: error: {e}")
+        raise
 
 
 def add_threads_flag(p: argparse.ArgumentParser):
@@ -30,7 +115,7 @@ def add_threads_flag(p: argparse.ArgumentParser):
     1000-image full batch gains from ``--threads 2`` on an idle machine only. Set here, by the
     scripts, never when tinygrad_np is imported.
     """
-    p.add_argument("--threads", type=int, default=1,
+    p.add_argument("--threads", type=nonnegative_int, default=1,
                    help="BLAS threads (default 1, fastest for these small batches; "
                         "0: the BLAS library's own default)")
 
@@ -42,21 +127,27 @@ def set_threads(n: int):
 
 
 def parse_args(description: str, argv=None, *, epochs: int, seed: int, improved_epochs=None,
-               epochs_help: str = "epochs", datasets=("mnist", "fashion"), extra=None):
+               epochs_help: str = "epochs", datasets=("mnist", "fashion"), data_dir: bool = True,
+               min_limit: tuple[int, str] = (1, ""), extra=None):
     """The flags every seed script takes. ``improved_epochs`` is the improved mode's default
-    when it differs from the faithful one; ``extra(parser)`` adds a script's own flags."""
+    when it differs from the faithful one; ``data_dir=False`` for a script that reads no IDX
+    files; ``min_limit`` is the smallest --limit the script can run on and why;
+    ``extra(parser)`` adds a script's own flags."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--mode", choices=["faithful", "improved"], default="faithful",
                    help="faithful: the seed's recipe, quirks included; improved: what a "
                         "practitioner would do (default: faithful)")
     default = f"{epochs}" if improved_epochs is None else f"{epochs}, improved {improved_epochs}"
-    p.add_argument("--epochs", type=int, default=None, help=f"{epochs_help} (default {default})")
-    p.add_argument("--seed", type=int, default=seed, help=f"random seed (default {seed})")
+    p.add_argument("--epochs", type=positive_int, default=None,
+                   help=f"{epochs_help} (default {default})")
+    p.add_argument("--seed", type=nonnegative_int, default=seed,
+                   help=f"random seed (default {seed})")
     p.add_argument("--dataset", choices=list(datasets), default=datasets[0])
-    p.add_argument("--data-dir", default=None,
-                   help="directory holding the four IDX .gz files (default: the loader's "
-                        "environment variable or cache)")
-    p.add_argument("--limit", type=int, default=None,
+    if data_dir:
+        p.add_argument("--data-dir", default=None,
+                       help="directory holding the four IDX .gz files (default: the loader's "
+                            "environment variable or cache)")
+    p.add_argument("--limit", type=positive_int, default=None,
                    help="quick runs: train on N images only, and test on fewer")
     p.add_argument("--out", default="out", help="directory for the plots (default out/)")
     add_threads_flag(p)
@@ -66,6 +157,10 @@ def parse_args(description: str, argv=None, *, epochs: int, seed: int, improved_
     if extra is not None:
         extra(p)
     args = p.parse_args(argv)
+    low, why = min_limit
+    if args.limit is not None and args.limit < low:
+        p.error(f"argument --limit: must be at least {low} ({why}), got {args.limit}")
+    check_out_dir(p, args.out)
     set_threads(args.threads)
     if args.epochs is None:
         improved = args.mode == "improved" and improved_epochs is not None
@@ -161,6 +256,7 @@ def save(fig, out_dir: str, name: str) -> str:
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, name)
     fig.savefig(path, dpi=110, bbox_inches="tight")
+    OUTPUTS.append(path)
     plt.close(fig)
     print(f"wrote {path}")
     return path

@@ -29,7 +29,18 @@ import re
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import Stopwatch, add_threads_flag, plot_curves, save, set_threads
+from _common import (
+    Stopwatch,
+    add_threads_flag,
+    check_out_dir,
+    nonnegative_int,
+    plot_curves,
+    positive_int,
+    probability,
+    run,
+    save,
+    set_threads,
+)
 from tqdm import tqdm
 
 import tinygrad_np
@@ -43,6 +54,7 @@ END = 0  # "." ends a word, and pads the MLP's context before its first letter
 ALPHABET = "." + "abcdefghijklmnopqrstuvwxyz"
 STOI = {c: i for i, c in enumerate(ALPHABET)}
 IGNORE = -100  # cross_entropy's ignore_index: the padding after a word's end
+MIN_WORDS = 10  # the fewest words whose 80/10/10 split leaves a validation and a test word
 
 # --- the data ---------------------------------------------------------------------------------
 
@@ -321,18 +333,30 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", choices=["mlp", "attention", "both"], default="both")
     p.add_argument("--words", default=WORDS, help=f"word list, one a line (default {WORDS})")
-    p.add_argument("--epochs", type=int, default=10, help="epochs for each model (default 10)")
-    p.add_argument("--context", type=int, default=3,
+    p.add_argument("--epochs", type=positive_int, default=10,
+                   help="epochs for each model (default 10)")
+    p.add_argument("--context", type=positive_int, default=3,
                    help="the MLP's context: characters it sees (default 3, as makemore)")
-    p.add_argument("--d-model", type=int, default=64, help="attention: width (default 64)")
-    p.add_argument("--heads", type=int, default=4, help="attention: heads (default 4)")
-    p.add_argument("--blocks", type=int, default=2, help="attention: blocks (default 2)")
-    p.add_argument("--dropout", type=float, default=0.0, help="attention: dropout (default 0)")
-    p.add_argument("--limit", type=int, default=None, help="quick runs: the first N words only")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--d-model", type=positive_int, default=64,
+                   help="attention: width (default 64)")
+    p.add_argument("--heads", type=positive_int, default=4,
+                   help="attention: heads, dividing the width (default 4)")
+    p.add_argument("--blocks", type=positive_int, default=2, help="attention: blocks (default 2)")
+    p.add_argument("--dropout", type=probability, default=0.0,
+                   help="attention: dropout (default 0)")
+    p.add_argument("--limit", type=positive_int, default=None,
+                   help=f"quick runs: N random words only (at least {MIN_WORDS})")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (default 0)")
     p.add_argument("--out", default="out", help="directory for the plots (default out/)")
     add_threads_flag(p)
     args = p.parse_args(argv)
+    if args.model != "mlp" and args.d_model % args.heads:
+        p.error(f"argument --heads: {args.heads} heads do not divide the width --d-model "
+                f"{args.d_model}; each head takes an equal share of it")
+    if args.limit is not None and args.limit < MIN_WORDS:
+        p.error(f"argument --limit: must be at least {MIN_WORDS} (the 80/10/10 split needs a "
+                f"validation and a test word), got {args.limit}")
+    check_out_dir(p, args.out)
     set_threads(args.threads)
     return args
 
@@ -345,6 +369,10 @@ def main(argv=None) -> dict:
     if args.limit is not None:  # a random sample: the list is in alphabetical order
         keep = np.random.default_rng(args.seed).permutation(len(words))[:args.limit]
         words = [words[i] for i in np.sort(keep)]
+    if len(words) < MIN_WORDS:
+        raise SystemExit(f"char_model: {args.words} holds {len(words)} lowercase a-z words, "
+                         f"fewer than the {MIN_WORDS} needed; pass a text file with one word "
+                         f"a line")
     split = split_words(words, args.seed)
     length = max(map(len, words)) + 1
     print(f"{len(words):,} words from {args.words}: {len(split['train']):,} train, "
@@ -385,4 +413,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -21,12 +21,17 @@ import shlex
 
 import numpy as np
 from _common import (
+    OUTPUTS,
     Stopwatch,
     add_threads_flag,
+    check_out_dir,
     evaluate,
+    nonnegative_int,
     plot_curves,
     plot_digits,
+    positive_int,
     predict,
+    run,
     set_threads,
 )
 from tqdm import tqdm
@@ -49,9 +54,11 @@ def draw_training_step(model, X: np.ndarray, y: np.ndarray, out_dir: str,
     png = os.path.join(out_dir, "backward.png" if backward else "graph.png")
     try:
         path = drawing.render(outfile=png, cleanup=True)
+        OUTPUTS.append(path)
         print(f"wrote {path}")
     except GraphvizNotFoundError:  # render() saved the DOT source before it looked for `dot`
         path = drawing.filepath
+        OUTPUTS.append(path)
         print(f"wrote {path}, not {png}: Graphviz's dot program is missing (make demo installs "
               f"it, or apt-get / brew install graphviz), then run: dot -Tpng "
               f"{shlex.quote(path)} -o {shlex.quote(png)}")
@@ -59,15 +66,31 @@ def draw_training_step(model, X: np.ndarray, y: np.ndarray, out_dir: str,
     return path
 
 
+def check_checkpoint(p: argparse.ArgumentParser, path: str):
+    """--checkpoint must name a file, new or old, in a folder that exists and can be written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        p.error(f"argument --checkpoint: {path} is a folder; pass a file name, such as "
+                f"{os.path.join(path, 'demo.npz')}")
+    if not os.path.isdir(folder):
+        p.error(f"argument --checkpoint: the folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        p.error(f"argument --checkpoint: cannot write in {folder}")
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="out", help="directory for the pictures (default out/)")
-    p.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--epochs", type=positive_int, default=30,
+                   help="training epochs (default 30)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (default 0)")
     p.add_argument("--graph-only", action="store_true", help="only draw graph.png and exit")
     p.add_argument("--checkpoint", metavar="FILE", help="save every epoch; resume if FILE exists")
     add_threads_flag(p)
     args = p.parse_args(argv)
+    check_out_dir(p, args.out)
+    if args.checkpoint:  # nn.save would only fail after the first epoch
+        check_checkpoint(p, args.checkpoint)
     set_threads(args.threads)
 
     tinygrad_np.manual_seed(args.seed)
@@ -135,4 +158,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

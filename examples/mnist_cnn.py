@@ -25,11 +25,16 @@ import numpy as np
 from _common import (
     Stopwatch,
     add_threads_flag,
+    check_out_dir,
     evaluate,
     load_images,
+    nonnegative_int,
     plot_curves,
     plot_digits,
+    positive_float,
+    positive_int,
     predict,
+    run,
     set_threads,
 )
 from tqdm import tqdm
@@ -67,15 +72,20 @@ def parse_args(argv=None):
     p.add_argument("--data-dir", default=None,
                    help="directory holding the four IDX .gz files (default: the loader's "
                         "environment variable, Debian's copy for Fashion-MNIST, or its cache)")
-    p.add_argument("--epochs", type=int, default=8, help="epochs (default 8)")
-    p.add_argument("--batch-size", type=int, default=64, help="default 64")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam's initial lr (default 1e-3)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--limit", type=int, default=None,
+    p.add_argument("--epochs", type=positive_int, default=8, help="epochs (default 8)")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="default 64")
+    p.add_argument("--lr", type=positive_float, default=1e-3,
+                   help="Adam's initial lr (default 1e-3)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (default 0)")
+    p.add_argument("--limit", type=positive_int, default=None,
                    help="quick runs: train on the first N images, test on N // 5")
     p.add_argument("--out", default="out", help="directory for the plots (default out/)")
     add_threads_flag(p)
     args = p.parse_args(argv)
+    if args.limit is not None and args.limit < args.batch_size:
+        p.error(f"argument --limit: must be at least one batch (--batch-size {args.batch_size}), "
+                f"got {args.limit}")
+    check_out_dir(p, args.out)
     set_threads(args.threads)
     return args
 
@@ -156,4 +166,4 @@ def predict_batched(model, X, batch_size: int = 500) -> np.ndarray:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

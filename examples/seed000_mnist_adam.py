@@ -30,6 +30,7 @@ from _common import (
     plot_curves,
     plot_digits,
     predict,
+    run,
 )
 from tqdm import tqdm
 
@@ -130,7 +131,7 @@ def main(argv=None) -> dict:
                 f"Seed 000 ({args.mode}, {args.dataset})", "epoch",
                 loss={"train loss": history["train loss"], "test loss": history["test loss"]},
                 accuracy={"test accuracy": history["test"]})
-    shown = get_rng().choice(len(X_test), 10, replace=False)
+    shown = get_rng().choice(len(X_test), min(10, len(X_test)), replace=False)
     plot_digits(args.out, f"seed000_{args.mode}_{args.dataset}_predictions.png",
                 f"Seed 000 ({args.mode}): test images, true/pred", X_test[shown],
                 y_test[shown], predict(model, X_test[shown]))
@@ -139,4 +140,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -24,7 +24,7 @@ the mean loss, float32; same batch size and epochs. Both modes also print test a
 """
 
 import numpy as np
-from _common import Stopwatch, evaluate, jit_if, load_images, parse_args, plot_curves
+from _common import Stopwatch, evaluate, jit_if, load_images, parse_args, plot_curves, run
 from tqdm import tqdm
 
 import tinygrad_np
@@ -126,4 +126,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -24,7 +24,7 @@ a random 80/20 split instead, which is what a practitioner would do.
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import Stopwatch, evaluate, jit_if, parse_args, plot_digits, predict, save
+from _common import Stopwatch, evaluate, jit_if, parse_args, plot_digits, predict, run, save
 from tqdm import tqdm
 
 import tinygrad_np
@@ -53,7 +53,7 @@ def main(argv=None) -> dict:
                             "80/20 split, so the test set has the same writers as training")
 
     args = parse_args(__doc__.splitlines()[0], argv, epochs=100, seed=432, datasets=("digits",),
-                      extra=extra)
+                      data_dir=False, extra=extra)  # scikit-learn ships the digits
     faithful = args.mode == "faithful"
     dtype = np.float64 if faithful else np.float32
     tinygrad_np.set_default_dtype(dtype)
@@ -129,4 +129,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

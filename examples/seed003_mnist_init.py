@@ -33,7 +33,7 @@ tanh, a fresh mask per example), mini-batch Adam (batch 128, lr 1e-3, 10 epochs)
 import math
 
 import numpy as np
-from _common import Stopwatch, evaluate, jit_if, load_images, parse_args, plot_curves
+from _common import Stopwatch, evaluate, jit_if, load_images, parse_args, plot_curves, run
 from tqdm import tqdm
 
 import tinygrad_np
@@ -156,13 +156,13 @@ def main(argv=None) -> dict:
 
     args = parse_args(__doc__.splitlines()[0], argv, epochs=100, improved_epochs=10, seed=0,
                       epochs_help="full-batch iterations (faithful) or epochs (improved)",
-                      extra=extra)
+                      min_limit=(20, "a twentieth of it is the test set"), extra=extra)
     faithful = args.mode == "faithful"
     dtype = np.float64 if faithful else np.float32
     tinygrad_np.set_default_dtype(dtype)
 
     X, y, _, _ = load_images(args.dataset, args.data_dir, dtype=dtype)  # the 60,000 train images
-    n_train = args.limit or 40_000
+    n_train = 40_000 if args.limit is None else args.limit
     X_train, y_train, X_test, y_test = data.train_test_split(
         X, y, n_train=n_train, n_test=n_train // 20, seed=args.seed)  # shuffled, as the seed
     print(f"{args.dataset}: {len(X_train)} train / {len(X_test)} test images (shuffled with "
@@ -201,4 +201,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

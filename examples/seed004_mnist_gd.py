@@ -16,7 +16,7 @@ Improved mode: He-initialised weights, zero biases, bias-corrected Adam, float32
 """
 
 import numpy as np
-from _common import Stopwatch, evaluate, jit_if, load_images, parse_args, save
+from _common import Stopwatch, evaluate, jit_if, load_images, parse_args, run, save
 from tqdm import tqdm
 
 import tinygrad_np
@@ -45,7 +45,7 @@ def main(argv=None) -> dict:
     tinygrad_np.set_default_dtype(np.float64 if faithful else np.float32)
     tinygrad_np.manual_seed(args.seed)
     X_train, y_train, X_test, y_test = load_images(
-        args.dataset, args.data_dir, limit=args.limit or 1000,
+        args.dataset, args.data_dir, limit=1000 if args.limit is None else args.limit,
         dtype=np.float64 if faithful else np.float32)
     print(f"{args.dataset}: {len(X_train)} train / {len(X_test)} test images, mode {args.mode}")
 
@@ -96,4 +96,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -389,3 +389,76 @@ def test_char_model_without_the_word_list_says_how_to_install_it(tmp_path):
     char_model = load_example("char_model")
     with pytest.raises(SystemExit, match="apt-get install wamerican"):
         char_model.main(["--words", str(tmp_path / "missing"), "--out", str(tmp_path)])
+
+
+# --- bad command lines -------------------------------------------------------------------------
+
+BAD_ARGS = [  # each stops at parse time, before any data is read
+    ("mnist_cnn", ["--limit", "-100"], "--limit", "must be a positive integer, got -100"),
+    ("mnist_cnn", ["--limit", "10"], "--limit", "at least one batch (--batch-size 64)"),
+    ("mnist_cnn", ["--lr", "nan"], "--lr", "must be a finite number > 0, got nan"),
+    ("seed003_mnist_init", ["--limit", "0"], "--limit", "must be a positive integer, got 0"),
+    ("seed000_mnist_adam", ["--seed", "-1"], "--seed", "must be an integer >= 0, got -1"),
+    ("seed004_mnist_gd", ["--threads", "-2"], "--threads", "must be an integer >= 0, got -2"),
+    ("char_model", ["--heads", "3"], "--heads", "3 heads do not divide the width --d-model 64"),
+    ("demo", ["--epochs", "0"], "--epochs", "must be a positive integer, got 0"),
+    ("demo", ["--checkpoint", "/nonexistent/dir/ck.npz"], "--checkpoint",
+     "the folder /nonexistent/dir does not exist"),
+]
+
+
+def run_example(name: str, args: list[str], out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), *args, "--out",
+                           str(out)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+@pytest.mark.parametrize("name, args, option, message", BAD_ARGS)
+def test_a_bad_option_stops_the_run_with_one_line_naming_it(tmp_path, name, args, option,
+                                                            message):
+    out = tmp_path / "out"
+    run = run_example(name, args, out)
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stderr.splitlines()[-1].startswith(f"{name}.py: error: argument {option}: ")
+    assert message in run.stderr.splitlines()[-1]
+    assert run.stdout == "" and not out.exists()
+
+
+def test_an_out_path_that_is_a_file_stops_the_run_before_training(tmp_path):
+    (tmp_path / "afile").write_text("keep me")
+    run = run_example("seed002_digits_sgd", [], tmp_path / "afile")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "argument --out: " in run.stderr and "is a file, not a folder" in run.stderr
+    assert run.stdout == "" and (tmp_path / "afile").read_text() == "keep me"
+
+
+def test_seed002_takes_no_data_dir_since_it_reads_scikit_learns_digits(tmp_path):
+    run = run_example("seed002_digits_sgd", ["--data-dir", str(tmp_path)], tmp_path / "out")
+    assert run.returncode == 2 and "unrecognized arguments: --data-dir" in run.stderr
+
+
+def test_a_library_error_is_one_line_and_exit_1_without_a_traceback(tmp_path):
+    """A corrupt checkpoint: nn.load's CheckpointError, reported before the first epoch."""
+    (tmp_path / "ck.npz").write_bytes(b"not a zip file")
+    out = tmp_path / "out"
+    run = run_example("demo", ["--checkpoint", str(tmp_path / "ck.npz")], out)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    (line,) = [line for line in run.stderr.splitlines() if "error" in line]
+    assert line.startswith("demo.py: error: nn.load: cannot read ") and "corrupt" in line
+    assert "epoch" not in run.stdout and not out.exists()
+
+
+def test_a_failed_run_removes_the_plots_it_wrote(tmp_path, monkeypatch):
+    """_common.run: a failure after the first plot leaves none behind."""
+    common = load_example("_common")
+    out = tmp_path / "out"
+
+    def main():
+        fig = common.plt.figure()
+        common.save(fig, str(out), "first.png")
+        raise tinygrad_np.errors.DataError("the second plot failed")
+
+    monkeypatch.setattr(sys, "argv", ["example.py"])
+    with pytest.raises(SystemExit, match="^example.py: error: the second plot failed$"):
+        common.run(main)
+    assert not (out / "first.png").exists()
