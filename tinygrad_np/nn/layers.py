@@ -78,15 +78,23 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  init="he_uniform", bias_init="zeros", rng=None, dtype=None):
+        for what, n in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+                raise ArgumentError(f"Linear: {what} must be an int >= 0 (a number of features), "
+                                    f"got {n!r}")
         rng = get_rng(rng)
         dtype = np.dtype(dtype or get_default_dtype())
-        self.in_features, self.out_features = in_features, out_features
-        w = initializers.get(init, "Linear")((in_features, out_features), rng, dtype)
-        self.weight = Tensor(np.asarray(w, dtype=dtype), requires_grad=True)
-        self.bias = None
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        shape = (self.in_features, self.out_features)
+        # an empty weight is left uninitialized, as in PyTorch (the schemes divide by the fans)
+        w = initializers.get(init, "Linear")(shape, rng, dtype) if 0 not in shape else \
+            np.empty(shape, dtype)
+        self.register_parameter("weight", Tensor(np.asarray(w, dtype=dtype), requires_grad=True))
+        b = None
         if bias:
-            b = initializers.get(bias_init, "Linear")((out_features,), rng, dtype)
-            self.bias = Tensor(np.asarray(b, dtype=dtype), requires_grad=True)
+            b = initializers.get(bias_init, "Linear")((self.out_features,), rng, dtype)
+            b = Tensor(np.asarray(b, dtype=dtype), requires_grad=True)
+        self.register_parameter("bias", b)
 
     def forward(self, x):
         try:
@@ -131,12 +139,42 @@ class Sequential(Module):
             x = layer(x)
         return x
 
+    def _key(self, i):
+        """The key of ``self.layers`` that position (or name) ``i`` reads."""
+        if isinstance(i, str):
+            if isinstance(self.layers, dict):
+                if i not in self.layers:
+                    raise KeyError(i)
+                return i
+            raise ArgumentError(f"Sequential: {i!r} is a name, but these layers are numbered "
+                                "(names exist when it is built from an OrderedDict); index "
+                                "with an int")
+        if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
+            raise ArgumentError(f"Sequential: an index is an int or a slice, got "
+                                f"{type(i).__name__}")
+        if not -len(self) <= i < len(self):
+            raise OutOfRangeError(f"Sequential: index {i} is out of range for {len(self)} layers")
+        return list(self.layers)[i] if isinstance(self.layers, dict) else int(i) % len(self)
+
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return Sequential(*self._list()[i])
-        if isinstance(i, str) and isinstance(self.layers, dict):
-            return self.layers[i]
-        return self._list()[i]
+            if isinstance(self.layers, dict):  # keeps the names, as PyTorch
+                return Sequential(OrderedDict(list(self.layers.items())[i]))
+            return Sequential(*self.layers[i])
+        return self.layers[self._key(i)]
+
+    def __setitem__(self, i, module) -> None:
+        self.layers[self._key(i)] = module
+
+    def __delitem__(self, i) -> None:
+        """Remove a layer (or a slice of them); named layers keep their names."""
+        if isinstance(i, slice) and isinstance(self.layers, list):
+            del self.layers[i]
+        elif isinstance(i, slice):
+            for key in list(self.layers)[i]:
+                del self.layers[key]
+        else:
+            del self.layers[self._key(i)]
 
     def __getattr__(self, name):  # only called for names that are not attributes
         layers = self.__dict__.get("layers")
@@ -150,6 +188,16 @@ class Sequential(Module):
     def __iter__(self):
         return iter(self._list())
 
+    def __add__(self, other) -> Sequential:
+        """A new Sequential of both's layers (numbered, as PyTorch)."""
+        if not isinstance(other, Sequential):
+            raise ArgumentError(f"Sequential + {type(other).__name__}: both sides must be "
+                                "Sequential; use extend() to add a list of modules")
+        return Sequential(*self._list(), *other._list())
+
+    def __iadd__(self, other) -> Sequential:
+        return self.extend(other)
+
     def append(self, module) -> Sequential:
         if isinstance(self.layers, dict):
             self.layers[str(len(self.layers))] = module
@@ -157,6 +205,23 @@ class Sequential(Module):
             self.layers.append(module)
         return self
 
+    def extend(self, modules) -> Sequential:
+        for module in list(modules):
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module) -> Sequential:
+        if isinstance(self.layers, dict):
+            raise ArgumentError("Sequential.insert: the layers are named (built from an "
+                                "OrderedDict), and an inserted layer has no name; build a new "
+                                "Sequential(OrderedDict(...)) with it")
+        self.layers.insert(index, module)
+        return self
+
+    def pop(self, index: int = -1):
+        module = self[index]
+        del self[index]
+        return module
 
 
 class ModuleList(Module):
@@ -543,14 +608,20 @@ class Conv2d(Module):
         self.stride = ops._pair(stride, "stride", name)
         self.padding = _pair(padding, "padding", name)
         self.dilation = ops._pair(dilation, "dilation", name)
+        if min(self.kernel_size + self.stride + self.dilation) < 1 or (
+                not isinstance(self.padding, str) and min(self.padding) < 0):
+            raise ArgumentError(f"{name}: kernel_size, stride and dilation must be >= 1 and "
+                                f"padding >= 0, got kernel_size {self.kernel_size}, stride "
+                                f"{self.stride}, padding {self.padding}, dilation {self.dilation}")
         if self.padding == "same" and self.stride != (1, 1):
             raise ArgumentError(f"{name}: padding='same' needs stride 1 (as in PyTorch), got "
                                 f"stride {self.stride}")
         self.groups, self.padding_mode = groups, padding_mode
         dtype = _dtype(dtype, device)
         shape = (out_channels, in_channels // groups) + self.kernel_size
-        self.weight = Tensor(np.empty(shape, dtype), requires_grad=True)
-        self.bias = Tensor(np.empty(out_channels, dtype), requires_grad=True) if bias else None
+        self.register_parameter("weight", Tensor(np.empty(shape, dtype), requires_grad=True))
+        self.register_parameter("bias", Tensor(np.empty(out_channels, dtype), requires_grad=True)
+                                if bias else None)
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng=None) -> None:
@@ -671,8 +742,10 @@ class _BatchNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         C = num_features
-        self.weight = Tensor(np.ones(C, dtype), requires_grad=True) if affine else None
-        self.bias = Tensor(np.zeros(C, dtype), requires_grad=True) if affine and bias else None
+        self.register_parameter("weight", Tensor(np.ones(C, dtype), requires_grad=True)
+                                if affine else None)
+        self.register_parameter("bias", Tensor(np.zeros(C, dtype), requires_grad=True)
+                                if affine and bias else None)
         if track_running_stats:
             self.running_mean = Tensor(np.zeros(C, dtype))
             self.running_var = Tensor(np.ones(C, dtype))
@@ -761,10 +834,10 @@ class LayerNorm(Module):
         dtype = _dtype(dtype, device)
         self.normalized_shape = tuple(int(n) for n in shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        self.weight = Tensor(np.ones(shape, dtype), requires_grad=True) \
-            if elementwise_affine else None
-        self.bias = Tensor(np.zeros(shape, dtype), requires_grad=True) \
-            if elementwise_affine and bias else None
+        self.register_parameter("weight", Tensor(np.ones(shape, dtype), requires_grad=True)
+                                if elementwise_affine else None)
+        self.register_parameter("bias", Tensor(np.zeros(shape, dtype), requires_grad=True)
+                                if elementwise_affine and bias else None)
 
     def forward(self, input):
         shape = self.normalized_shape
@@ -822,7 +895,8 @@ class Embedding(Module):
             if w.shape != (num_embeddings, embedding_dim):
                 raise ShapeError(f"{name}: _weight has shape {w.shape}, expected "
                                  f"({num_embeddings}, {embedding_dim})")
-        self.weight = Tensor(w, requires_grad=not _freeze)
+        # a parameter even when frozen: requires_grad_(True) on the model unfreezes it
+        self.register_parameter("weight", Tensor(w, requires_grad=not _freeze))
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx=None, max_norm=None,

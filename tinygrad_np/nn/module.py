@@ -16,9 +16,9 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._modes import state
+from .._modes import resolve_dtype, state
 from ..autograd.function import TensorBase, note_write
-from ..errors import CheckpointError, GraphError, NotDefinedError
+from ..errors import ArgumentError, CheckpointError, DTypeError, GraphError, NotDefinedError
 from ..tensor import RemovableHandle, Tensor
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -57,6 +57,16 @@ def _members(module):
                 stack.extend((f"{name}.{k}", v) for k, v in reversed(items))
 
 
+# The device names PyTorch knows: ``to("cuda")`` is a device (refused here), not a dtype.
+_DEVICES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "vulkan", "hpu", "mtia", "ipu")
+
+
+def _is_device(x) -> bool:
+    if type(x).__name__ == "device":  # a torch.device
+        return True
+    return isinstance(x, str) and x.split(":")[0] in _DEVICES
+
+
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
@@ -84,7 +94,13 @@ class Module:
         """Run ``forward`` (and the hooks), recording this call on every op it creates."""
         own = self.__dict__
         if "_forward_pre_hooks" in own:
-            for hook in list(own["_forward_pre_hooks"].values()):
+            with_kwargs = own.get("_forward_pre_hooks_with_kwargs", ())
+            for key, hook in list(own["_forward_pre_hooks"].items()):
+                if key in with_kwargs:
+                    result = hook(self, args, kwargs)
+                    if result is not None:
+                        args, kwargs = self._hook_result(result)
+                    continue
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
@@ -96,27 +112,49 @@ class Module:
         finally:
             s.frame = outer
         if "_forward_hooks" in own:
-            for hook in list(own["_forward_hooks"].values()):
-                result = hook(self, args, out)
+            with_kwargs = own.get("_forward_hooks_with_kwargs", ())
+            for key, hook in list(own["_forward_hooks"].items()):
+                result = (hook(self, args, kwargs, out) if key in with_kwargs
+                          else hook(self, args, out))
                 if result is not None:
                     out = result
         return out
 
-    def register_forward_pre_hook(self, hook) -> RemovableHandle:
-        """Call ``hook(module, args)`` before each forward; it may return new args (a tuple, or
-        one value). Returns a handle; ``handle.remove()`` takes the hook off."""
-        return RemovableHandle(self.__dict__.setdefault("_forward_pre_hooks", {}), hook)
+    def _hook_result(self, result) -> tuple[tuple, dict]:
+        if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
+            raise ArgumentError(f"{type(self).__name__}: a forward pre-hook registered with "
+                                "with_kwargs=True must return None or a tuple (args, kwargs), got "
+                                f"{type(result).__name__}")
+        args, kwargs = result
+        return (args if isinstance(args, tuple) else (args,)), kwargs
 
-    def register_forward_hook(self, hook) -> RemovableHandle:
-        """Call ``hook(module, args, output)`` after each forward; it may return a new output."""
-        return RemovableHandle(self.__dict__.setdefault("_forward_hooks", {}), hook)
+    def _register_hook(self, kind: str, hook, with_kwargs: bool) -> RemovableHandle:
+        if not callable(hook):
+            raise ArgumentError(f"{type(self).__name__}.register{kind[:-1]}: the hook must be "
+                                f"callable, got {type(hook).__name__}")
+        handle = RemovableHandle(self.__dict__.setdefault(kind, {}), hook)
+        if with_kwargs:
+            self.__dict__.setdefault(kind + "_with_kwargs", set()).add(handle.id)
+        return handle
+
+    def register_forward_pre_hook(self, hook, *, with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each forward; it may return new args (a tuple, or
+        one value). With ``with_kwargs=True`` it is called as ``hook(module, args, kwargs)`` and
+        may return ``(args, kwargs)``. Returns a handle; ``handle.remove()`` takes the hook off."""
+        return self._register_hook("_forward_pre_hooks", hook, with_kwargs)
+
+    def register_forward_hook(self, hook, *, with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each forward (``hook(module, args, kwargs,
+        output)`` with ``with_kwargs=True``); it may return a new output."""
+        return self._register_hook("_forward_hooks", hook, with_kwargs)
 
     # --- discovery ----------------------------------------------------------------------------
 
-    def named_modules(self) -> list[tuple[str, Module]]:
-        """Every module of the tree, this one first as "", each once, parents before children."""
-        out, seen = [], set()
-        stack = [("", self)]
+    def named_modules(self, memo=None, prefix: str = "") -> list[tuple[str, Module]]:
+        """Every module of the tree, this one first as ``prefix``, each once, parents before
+        children. ``memo``: a set of modules to leave out, as PyTorch's."""
+        out, seen = [], {id(m) for m in memo} if memo is not None else set()
+        stack = [(prefix, self)]
         while stack:
             name, module = stack.pop()
             if id(module) in seen:
@@ -133,49 +171,126 @@ class Module:
     def children(self) -> list[Module]:
         return [m for _, m in self.named_children()]
 
-    def named_tensors(self) -> list[tuple[str, Tensor]]:
-        """Every tensor of the tree that you created (parameters, and buffers such as running
-        statistics or frozen weights), each once; computed tensors are left out."""
+    def _state(self, prefix: str = "", recurse: bool = True) -> list[tuple[str, Tensor, str]]:
+        """(dotted name, tensor, kind) for every tensor you created, each once under its first
+        name; kind is "parameter" (it requires grad), "frozen" (a parameter that does not, see
+        ``requires_grad_``), "buffer", or "temporary" (a buffer kept out of ``state_dict``)."""
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        found = []  # every (dotted name, tensor, module, attribute), a shared tensor more than once
+        for mprefix, module in modules:
+            found.extend((_join(mprefix, name), t, module, name) for name, t in _members(module)
+                         if _is_state(t))
+        # a tensor declared a parameter (or temporary) where it is met anywhere in the tree is one
+        declared = {id(t) for _, t, m, n in found if n in m.__dict__.get("_parameter_names", ())}
+        temporary = {id(t) for _, t, m, n in found if n in m.__dict__.get("_non_persistent", ())}
         out, seen = [], set()
-        for prefix, module in self.named_modules():
-            for name, t in _members(module):
-                if _is_state(t) and id(t) not in seen:
-                    seen.add(id(t))
-                    out.append((_join(prefix, name), t))
+        for name, t, _, _ in found:
+            if id(t) in seen:
+                continue
+            seen.add(id(t))
+            kind = ("parameter" if t._requires_grad else "frozen" if id(t) in declared
+                    else "temporary" if id(t) in temporary else "buffer")
+            out.append((name, t, kind))
         return out
 
-    def named_parameters(self) -> list[tuple[str, Tensor]]:
-        """(dotted name, Tensor) for every tensor that requires grad; give it to an optimizer."""
-        return [(n, t) for n, t in self.named_tensors() if t._requires_grad]
+    def named_tensors(self, prefix: str = "", recurse: bool = True) -> list[tuple[str, Tensor]]:
+        """Every tensor of the tree that you created (parameters, frozen parameters and
+        buffers), each once; computed tensors are left out."""
+        return [(n, t) for n, t, _ in self._state(prefix, recurse)]
 
-    def parameters(self) -> list[Tensor]:
-        return [t for _, t in self.named_parameters()]
+    def named_parameters(self, prefix: str = "", recurse: bool = True
+                         ) -> list[tuple[str, Tensor]]:
+        """(dotted name, Tensor) for every tensor that requires grad; give it to an optimizer.
 
-    def named_buffers(self) -> list[tuple[str, Tensor]]:
-        """The tensors of the state that do not require grad (running statistics)."""
-        return [(n, t) for n, t in self.named_tensors() if not t._requires_grad]
+        Unlike PyTorch, a frozen parameter (``requires_grad_(False)``) is left out: this
+        library's optimizers refuse tensors that do not require grad, so ``model.parameters()``
+        after freezing part of a model is the list to train. ``recurse=False``: only this
+        module's own tensors."""
+        return [(n, t) for n, t, kind in self._state(prefix, recurse) if kind == "parameter"]
 
-    def buffers(self) -> list[Tensor]:
-        return [t for _, t in self.named_buffers()]
+    def parameters(self, recurse: bool = True) -> list[Tensor]:
+        return [t for _, t in self.named_parameters(recurse=recurse)]
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> list[tuple[str, Tensor]]:
+        """The tensors of the state that are not parameters (running statistics, and tensors
+        given to ``register_buffer``); frozen parameters are neither buffers nor, unlike
+        PyTorch, in ``parameters()``."""
+        return [(n, t) for n, t, kind in self._state(prefix, recurse)
+                if kind in ("buffer", "temporary")]
+
+    def buffers(self, recurse: bool = True) -> list[Tensor]:
+        return [t for _, t in self.named_buffers(recurse=recurse)]
 
     def modules(self) -> list[Module]:
         return [m for _, m in self.named_modules()]
 
-    def register_buffer(self, name: str, tensor) -> None:
-        """``self.name = tensor`` as state that is not trained (PyTorch's spelling)."""
-        setattr(self, name, tensor if tensor is None or isinstance(tensor, TensorBase)
-                else Tensor(np.asarray(tensor)))
+    def _check_name(self, name, what: str) -> None:
+        where = f"{type(self).__name__}.{what}"
+        if not isinstance(name, str) or not name or "." in name:
+            raise ArgumentError(f"{where}: the name must be a non-empty string without '.' (a "
+                                f"dot would make its state_dict key ambiguous), got {name!r}")
+        if hasattr(type(self), name):
+            raise ArgumentError(f"{where}: {name!r} is a method or attribute of "
+                                f"{type(self).__name__}; choose another name")
 
-    def register_parameter(self, name: str, tensor) -> None:
+    def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
+        """``self.name = tensor`` as state that is not trained (PyTorch's spelling); an array
+        is wrapped in a Tensor. ``persistent=False`` keeps it out of ``state_dict()``."""
+        self._check_name(name, "register_buffer")
+        if tensor is not None and not isinstance(tensor, TensorBase):
+            tensor = Tensor(np.asarray(tensor))
+        if tensor is not None and not _is_state(tensor):
+            raise ArgumentError(f"{type(self).__name__}.register_buffer: {name!r} is computed by "
+                                "an op (it is part of a graph); pass tensor.detach()")
+        if tensor is not None and tensor._requires_grad:
+            raise ArgumentError(f"{type(self).__name__}.register_buffer: {name!r} requires grad, "
+                                "which makes it a parameter here; use register_parameter, or "
+                                "pass tensor.detach() for a buffer")
+        own = self.__dict__
+        own.get("_parameter_names", set()).discard(name)
+        if persistent:
+            own.get("_non_persistent", set()).discard(name)
+        else:
+            own.setdefault("_non_persistent", set()).add(name)
         setattr(self, name, tensor)
 
+    def register_parameter(self, name: str, param) -> None:
+        """``self.name = param`` as a parameter: a leaf Tensor (``nn.Parameter(data)``) or None.
+        One that does not require grad is a frozen parameter: ``requires_grad_(True)`` on the
+        module unfreezes it."""
+        self._check_name(name, "register_parameter")
+        if param is not None and not _is_state(param):
+            got = ("a tensor computed by an op" if isinstance(param, TensorBase)
+                   else f"a {type(param).__name__}")
+            raise ArgumentError(f"{type(self).__name__}.register_parameter: {name!r} is {got}; "
+                                "a parameter is a leaf Tensor: wrap the data in nn.Parameter(...)")
+        own = self.__dict__
+        own.get("_non_persistent", set()).discard(name)
+        own.setdefault("_parameter_names", set()).add(name)
+        setattr(self, name, param)
+
     def add_module(self, name: str, module) -> None:
+        self._check_name(name, "add_module")
+        if module is not None and not isinstance(module, Module):
+            raise ArgumentError(f"{type(self).__name__}.add_module: {name!r} is a "
+                                f"{type(module).__name__} object, not a Module")
         setattr(self, name, module)
 
     def apply(self, fn) -> Module:
-        """Call ``fn(m)`` on every module of the tree (children first, as PyTorch)."""
-        for m in reversed(self.modules()):
-            fn(m)
+        """Call ``fn(m)`` on every module of the tree, each once, children before their parent
+        (post-order, as PyTorch)."""
+        order, seen = [], set()
+        stack = [(self, False)]
+        while stack:
+            module, children_done = stack.pop()
+            if children_done:
+                order.append(module)
+            elif id(module) not in seen:
+                seen.add(id(module))
+                stack.append((module, True))
+                stack.extend((m, False) for m in reversed(module.children()))
+        for module in order:
+            fn(module)
         return self
 
     # --- modes and gradients ------------------------------------------------------------------
@@ -191,9 +306,22 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
-        for p in self.named_tensors():
-            if p[1]._data.dtype.kind == "f":
-                p[1].requires_grad_(requires_grad)
+        """Freeze (False) or unfreeze (True) every parameter of the tree; buffers (running
+        statistics, ``register_buffer``) are never touched.
+
+        A parameter is told from a buffer by requiring grad, so freezing records each frozen
+        tensor's attribute name on its module, and ``requires_grad_(True)`` unfreezes those
+        (and the weights the layers and ``register_parameter`` declared). A tensor of your own
+        module that you froze yourself (``m.w.requires_grad_(False)``) reads as a buffer."""
+        kinds = ("parameter", "frozen")
+        params = {id(t): t for _, t, kind in self._state() if kind in kinds}
+        for module in self.modules():
+            for name, t in _members(module):
+                if id(t) in params:
+                    module.__dict__.setdefault("_parameter_names", set()).add(name)
+        for t in params.values():
+            if t._data.dtype.kind == "f":
+                t.requires_grad_(requires_grad)
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -205,12 +333,42 @@ class Module:
                 p._grad.zero_()
 
     def to(self, *args, **kwargs) -> Module:
-        """Devices do not exist here; a dtype converts every floating tensor of the state."""
-        dtype = kwargs.get("dtype", args[0] if args else None)
-        if dtype is not None and dtype != "cpu":
-            for _, t in self.named_tensors():
-                if t._data.dtype.kind == "f":
-                    t.data = t._data.astype(dtype)
+        """PyTorch's ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` (its
+        dtype), positional or as keywords: a floating dtype converts every floating tensor of
+        the state in place (integer ones such as ``num_batches_tracked`` stay); the only
+        device is the CPU."""
+        where = f"{type(self).__name__}.to"
+        unknown = set(kwargs) - {"device", "dtype", "non_blocking", "memory_format"}
+        if unknown:
+            raise ArgumentError(f"{where}: unexpected keyword argument(s) {sorted(unknown)}; it "
+                                "takes device=, dtype= and non_blocking=")
+        device, dtype, rest = kwargs.get("device"), kwargs.get("dtype"), list(args)
+        if rest and isinstance(rest[0], TensorBase):
+            dtype = rest.pop(0).dtype
+        elif rest and _is_device(rest[0]):
+            device = rest.pop(0)
+        if rest and not isinstance(rest[0], bool):
+            dtype = rest.pop(0)
+        if rest and isinstance(rest[0], bool):  # non_blocking: nothing is asynchronous here
+            rest.pop(0)
+        if rest:
+            raise ArgumentError(f"{where}: unexpected argument(s) {rest!r}; use to(device), "
+                                "to(dtype) or to(device, dtype)")
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise ArgumentError(f"{where}: device {str(device)!r}: tinygrad_np runs on the CPU "
+                                "only; leave the device out or pass 'cpu'")
+        if dtype is None:
+            return self
+        if type(dtype).__module__ == "torch":  # torch.float64 -> "float64"
+            dtype = str(dtype).removeprefix("torch.")
+        dt = resolve_dtype(dtype, where)
+        if dt.kind != "f":
+            raise DTypeError(f"{where}: only floating dtypes convert a module (float16, float32, "
+                             f"float64), got {dt}, as in PyTorch: trained weights must stay "
+                             "floats; convert a single tensor with t.to(dtype)")
+        for _, t in self.named_tensors():
+            if t._data.dtype.kind == "f":
+                t.data = t._data.astype(dt)
         return self
 
     def float(self) -> Module:
@@ -228,9 +386,14 @@ class Module:
 
     # --- state --------------------------------------------------------------------------------
 
+    def _persistent(self) -> list[tuple[str, Tensor]]:
+        """The tensors a checkpoint holds: all of the state but ``persistent=False`` buffers."""
+        return [(n, t) for n, t, kind in self._state() if kind != "temporary"]
+
     def state_dict(self) -> dict[str, np.ndarray]:
-        """{dotted name: copy of the array}: a snapshot that in-place updates cannot change."""
-        return {name: t._data.copy() for name, t in self.named_tensors()}
+        """{dotted name: copy of the array}: a snapshot that in-place updates cannot change.
+        Buffers registered with ``persistent=False`` are left out."""
+        return {name: t._data.copy() for name, t in self._persistent()}
 
     def load_state_dict(self, state: dict, strict: bool = True) -> IncompatibleKeys:
         """Copy arrays from ``state`` into this module's tensors, in place.
@@ -244,7 +407,7 @@ class Module:
         if not isinstance(state, dict):
             raise CheckpointError(f"{where}: expected a dict of arrays (as state_dict() gives), "
                                   f"got {type(state).__name__}")
-        own = dict(self.named_tensors())
+        own = dict(self._persistent())
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if strict and (missing or unexpected):
