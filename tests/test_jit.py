@@ -805,3 +805,185 @@ def test_replays_from_several_threads_are_not_mixed():
     for t in threads:
         t.join()
     assert not errors and fwd.replays >= 800
+
+
+# --- Python state the record depends on: checked at every replay --------------------------------
+
+
+def _eager_and_jit(make, change, calls=6, at=3):
+    """The losses and final weights of ``calls`` steps, eagerly and jitted, with ``change(state)``
+    applied before call ``at``; ``make()`` returns (step, state, parameters)."""
+    X = np.random.default_rng(0).standard_normal((8, 4)).astype(np.float32)
+    y = np.arange(8) % 3
+    runs = []
+    for use_jit in (False, True):
+        tg.manual_seed(0)
+        step, state, params = make()
+        fn = tg.jit(step) if use_jit else step
+        losses = []
+        for k in range(calls):
+            if k == at:
+                change(state)
+            losses.append(fn(X, y).item())
+        runs.append((losses, [p.data.copy() for p in params], fn))
+    (l0, w0, _), (l1, w1, fn) = runs
+    np.testing.assert_allclose(l1, l0, rtol=1e-6)  # step by step
+    for a, b in zip(w0, w1):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+    return fn
+
+
+def test_a_closure_number_changed_after_tracing_traces_again():
+    def make():
+        model = nn.Linear(4, 3)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        scale = 1.0
+
+        def step(xb, yb):
+            loss = nn.cross_entropy(model(Tensor(xb)), yb) * scale
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        def change():
+            nonlocal scale
+            scale = 10.0
+
+        return step, change, list(model.parameters())
+
+    fn = _eager_and_jit(make, lambda change: change())
+    assert fn.traces == 4 and fn.replays == 2
+
+
+_SCALE = 1.0
+
+
+def _global_scale_step(model, opt):
+    def step(xb, yb):
+        loss = nn.cross_entropy(model(Tensor(xb)), yb) * _SCALE
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def test_a_global_number_changed_after_tracing_traces_again():
+    global _SCALE
+
+    def make():
+        global _SCALE
+        _SCALE = 1.0  # each run starts from the same global
+        model = nn.Linear(4, 3)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        return _global_scale_step(model, opt), None, list(model.parameters())
+
+    def change(_):
+        global _SCALE
+        _SCALE = 10.0
+
+    try:
+        _eager_and_jit(make, change)
+    finally:
+        _SCALE = 1.0
+
+
+def _config_step(cfg):
+    def step(xb, yb):
+        out = cfg["m"](Tensor(xb))
+        if cfg["flag"]:
+            out = out * 3
+        loss = nn.cross_entropy(out, yb)
+        cfg["opt"].zero_grad()
+        loss.backward()
+        cfg["opt"].step()
+        return loss
+
+    return step
+
+
+def _make_config():
+    model = nn.MLP([4, 8, 3])
+    params = list(model.parameters())
+    cfg = {"m": model, "opt": optim.SGD(params, lr=0.1), "flag": False}
+    return _config_step(cfg), cfg, params
+
+
+def test_a_dict_entry_choosing_a_branch_traces_again():
+    _eager_and_jit(_make_config, lambda cfg: cfg.update(flag=True))
+
+
+def test_an_optimizer_replaced_in_a_container_traces_again():
+    fn = _eager_and_jit(_make_config,
+                        lambda cfg: cfg.update(opt=optim.Adam(cfg["m"].parameters(), lr=0.1)))
+    assert fn.traces == 4
+
+
+def test_a_model_replaced_in_a_container_traces_again():
+    # the optimizer keeps stepping the old model's parameters, in both runs: the losses are the
+    # new model's (a stale replay would go on training and evaluating the old one)
+    fn = _eager_and_jit(_make_config, lambda cfg: cfg.update(m=nn.MLP([4, 8, 3])))
+    assert fn.traces == 4
+
+
+def test_an_attribute_of_a_config_object_is_checked():
+    from types import SimpleNamespace
+
+    def make():
+        model = nn.Linear(4, 3)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        args = SimpleNamespace(scale=1.0)
+
+        def step(xb, yb):
+            loss = nn.cross_entropy(model(Tensor(xb)), yb) * args.scale
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step, args, list(model.parameters())
+
+    _eager_and_jit(make, lambda args: setattr(args, "scale", 5.0))
+
+
+def test_a_number_changing_at_every_call_is_refused():
+    model = nn.Linear(4, 3)
+    state = {"scale": 1.0}
+    step = tg.jit(lambda x: (model(Tensor(x)) * state["scale"]).sum())
+    x = np.ones((2, 4), np.float32)
+    with pytest.raises(JitError, match="other Python values"), tg.no_grad():
+        for k in range(4):
+            state["scale"] = float(k)
+            step(x)
+
+
+def test_toggling_requires_grad_traces_again_and_matches_eager():
+    def make():
+        model = nn.MLP([4, 8, 3])
+        params = list(model.parameters())
+        cfg = {"m": model, "opt": optim.SGD(params, lr=0.1), "flag": False}
+        return _config_step(cfg), params, params
+
+    _eager_and_jit(make, lambda params: params[0].requires_grad_(False))
+
+
+def test_slicing_an_argument_with_numpy_names_the_view():
+    w = Tensor(np.ones(3), requires_grad=True)
+    step = tg.jit(lambda x: (Tensor(x[:2]) * w).sum())
+    step(np.ones((4, 3)))
+    with pytest.raises(JitError, match=r"NumPy view of argument 0 .*Tensor\(xb\)\[:8\]"):
+        step(np.full((4, 3), 2.0))
+
+
+def test_train_mode_batchnorm_names_its_running_statistics():
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+    step = tg.jit(lambda x: model(Tensor(x)).sum())
+    with pytest.raises(JitError, match=r"BatchNorm1d\.running_mean is updated in place.*eval\(\)"):
+        step(np.ones((5, 4), np.float32))
+    model.eval()
+    with tg.no_grad():
+        for _ in range(3):
+            assert step(np.ones((5, 4), np.float32)).item() == pytest.approx(
+                model(Tensor(np.ones((5, 4), np.float32))).sum().item())

@@ -30,10 +30,14 @@ What is replayed and what raises:
 
 - Arrays and Tensors passed as arguments are read afresh each call; any other argument (a
   number, a string) is part of the signature, so a new value traces again (never frozen).
-  Everything else the step reads (parameters, other tensors, arrays, numbers from globals or
-  closures) is bound at trace time: parameters by reference (updated in place by the optimizer;
-  replaced parameters or modules, or a changed hyperparameter attribute of a module, trigger a
-  new trace), constants made inside the step by value (checked equal on two calls).
+  Everything else the step reads is bound at trace time: parameters by reference (updated in
+  place by the optimizer; replaced parameters or modules, a changed requires_grad, or a changed
+  hyperparameter attribute of a module, trigger a new trace), constants made inside the step by
+  value (checked equal on two calls). The Python state it read is checked at every replay
+  (``_global_checks``): the globals and closure variables of the step and of the user functions
+  it ran, and what they hold through dicts, lists, tuples and plain objects' attributes (a
+  config namespace, a dataclass), by identity, numbers and strings by value; a change traces
+  again. Modules, optimizers and tensors found there are checked by identity.
 - Random draws: ``nn.Dropout``, ``nn.functional.dropout`` and ``tinygrad_np.rand/randn/
   randint`` draw again at each replay from the same generator, so replayed and eager runs give
   the same numbers bit for bit. Other draws inside the step (``get_rng().uniform`` in your own
@@ -54,11 +58,14 @@ What is replayed and what raises:
 from __future__ import annotations
 
 import functools
+import gc
 import linecache
 import operator
 import os
 import sys
+import sysconfig
 import threading
+import types
 import warnings
 from collections import OrderedDict
 from itertools import chain
@@ -426,6 +433,7 @@ class _Trace:
         self.inexact = 0
         self.out = None
         self.adopted: set = set()
+        self.codes: dict = {}  # code -> (its globals, its functions): user code the step ran
         self.capture_rng = _random.get_rng()
         self.rng_start = _rng_state(self.capture_rng)
         flat: list = []
@@ -498,8 +506,10 @@ class _Trace:
         self.dead = True
 
     def still_valid(self) -> bool:
-        """Whether the modules this trace saw are as they were (else it is not compared)."""
-        return all(_snapshot(m) == self.snapshots[id(m)] for m in self.modules.values())
+        """Whether the modules this trace saw are as they were, and the tensors it read still
+        require grad as they did (else it is not compared: a frozen layer traces afresh)."""
+        return (all(_snapshot(m) == self.snapshots[id(m)] for m in self.modules.values())
+                and all(t._requires_grad == rg for t, rg in self.ext_flags))
 
     def active(self) -> bool:
         return not self.dead and not self.suspended and threading.get_ident() == self.thread
@@ -531,6 +541,7 @@ class _Trace:
                 self.problem(f"the step sets {type(m).__name__}.{changed} (module attributes "
                              "set inside the step are not replayed; set them outside)")
         self.check_rng()
+        self.ext_flags = [(t, t._requires_grad) for t, _, _ in self.exts if t is not None]
         if self.mismatches:
             warnings.warn("tinygrad_np.jit: " + "; ".join(self.mismatches[:3]), RuntimeWarning,
                           stacklevel=3)
@@ -562,7 +573,10 @@ class _Trace:
 
     def _profile(self, frame, event, arg):
         if event == "call":
-            handler = self.watch.get(frame.f_code)
+            code = frame.f_code
+            if code not in self.codes and not self.suspended and _is_state_code(code):
+                self.codes[code] = (frame.f_globals, self.functions_of(code, frame))
+            handler = self.watch.get(code)
             if handler is not None and threading.get_ident() == self.thread and not self.dead:
                 try:
                     handler(self, frame)
@@ -572,6 +586,26 @@ class _Trace:
             done = self.open.pop(frame, None)
             if done is not None:
                 done(self, frame, arg)
+
+    def functions_of(self, code, frame) -> list:
+        """The function objects running ``code`` with the closure cells this frame sees (their
+        cells are what ``_global_checks`` reads again at each replay)."""
+        if not code.co_freevars:
+            return []
+        if getattr(self.fn, "__code__", None) is code:
+            return [self.fn]
+        values = [frame.f_locals.get(n, _EAGER) for n in code.co_freevars]
+        found = []
+        for f in gc.get_referrers(code):  # a nested function: only at trace time, once per code
+            if type(f) is types.FunctionType and f.__code__ is code and f.__closure__ and all(
+                    _cell_value(c) is v for c, v in zip(f.__closure__, values)):
+                found.append(f)
+        if not found:
+            self.problem(f"the step calls {code.co_name} ({code.co_filename}:"
+                         f"{code.co_firstlineno}), a nested function whose closure variables "
+                         "the jit cannot find to check at each call; define it at module level "
+                         "or pass the values it reads as arguments")
+        return found
 
     def on_call(self, frame) -> None:
         """opt.step(), opt.zero_grad(), model.train(), scheduler.step(): replayed as calls."""
@@ -712,7 +746,16 @@ class _Trace:
     def on_write(self, tensors) -> None:
         if not self.active() or self.in_backward:  # the engine adding into a .grad: replayed
             return
-        self.problem(f"an in-place write into a tensor at {_user_line()} (in-place ops, "
+        owner = _owner_of(tensors, _state.frame)
+        if owner is not None and owner[1].startswith(("running_", "num_batches")):
+            self.problem(f"{type(owner[0]).__name__}.{owner[1]} is updated in place at "
+                         f"{_user_line()}: a BatchNorm in train mode updates its running "
+                         "statistics at every call, which a replay cannot repeat. Jit the "
+                         "evaluation step (in eval() mode BatchNorm writes nothing), build the "
+                         "layer with track_running_stats=False, or train without jit")
+            return
+        what = f"{type(owner[0]).__name__}.{owner[1]}" if owner is not None else "a tensor"
+        self.problem(f"an in-place write into {what} at {_user_line()} (in-place ops, "
                      "t.data[...] = v, load_state_dict): only optimizers' step() may change "
                      "tensors inside a jitted step; write it as y = f(x) instead")
 
@@ -1125,6 +1168,17 @@ def _snapshot(m) -> tuple:
     return tuple(items)
 
 
+def _owner_of(tensors, frame):
+    """(module, attribute name) of a written tensor held by a module now running, or None."""
+    arrays = {id(t._data) for t in tensors}
+    while frame is not None:
+        for k, v in frame.module.__dict__.items():
+            if isinstance(v, TensorBase) and id(v._data) in arrays:
+                return frame.module, k
+        frame = frame.parent
+    return None
+
+
 def _changed_attribute(before, after) -> str:
     b = {item[0]: item for item in before}
     for item in after:
@@ -1258,7 +1312,7 @@ class _Program:
         self.captured = (tensors, tuple(id(a) for _, a, _ in captured),
                          tuple(rg for _, _, rg in captured))
         self.structure = _structure_checks(trace.modules.values())
-        self.globals = tuple(_global_checks(trace.fn))
+        self.globals = tuple(_global_checks(trace))
         self.inexact = trace.inexact
         self.slow = sorted({op_name(n.cls) for n in trace.all_nodes if not n.fast})
         self.lock = threading.Lock()
@@ -1277,10 +1331,18 @@ class _Program:
                 or tuple(map(id, chain.from_iterable(seqs))) != item_ids or any(hooks)):
             return False  # an attribute of a module (or an item of its lists) replaced, added
             # or removed since the trace, or a hook registered
-        for holder, name, obj in self.globals:
-            current = holder.get(name, _EAGER) if type(holder) is dict else holder.cell_contents
-            if current is not obj:
-                return False
+        for kind, holder, key, obj in self.globals:  # see _global_checks
+            if kind == _ITEM:
+                current = holder.get(key, _EAGER)
+            elif kind == _INDEX:
+                current = holder[key]  # after the list's _LEN check
+            elif kind == _LEN:
+                current = len(holder)
+            else:
+                current = _cell_value(holder)
+            if current is not obj and not (type(current) is type(obj) and type(obj) in _SCALARS
+                                           and current == obj):
+                return False  # a global, closure variable, entry or attribute changed
         return True
 
     def run(self, arrays):
@@ -1396,29 +1458,123 @@ def _out_arrays(t):
             yield from _out_arrays(x)
 
 
-def _global_checks(fn) -> list:
-    """The module-level names and closure cells of ``fn`` that hold a model, an optimizer or a
-    tensor: rebinding one (``model = MLP(...)`` again) must trace again."""
+# The Python state a record depends on: what the step's code (and the user functions it called
+# while tracing) read from globals and closure cells, and what is reached from there through
+# dicts, lists, tuples and plain objects' attributes. Each check is (kind, holder, key, value):
+# ``_Program.valid`` reads holder[key] (or the cell, or the length) at every call and compares
+# it with the value at the end of the trace: by identity, numbers and strings by value.
+_ITEM, _INDEX, _CELL, _LEN = range(4)
+_MAX_CHECKS = 1000  # more than this per replay would make the check cost what the replay saves
+
+
+def _global_checks(trace) -> list:
+    """The checks of everything the recorded step may have read from Python state (see above).
+    Values it cannot check cheaply are reported as problems of the trace (``JitError``)."""
+    checks: list = []
+    seen: set = set()
+
+    def visit(value, name, depth):
+        if len(checks) > _MAX_CHECKS:
+            raise _Unsupported(
+                f"the step reads {name}, which leads to more than {_MAX_CHECKS} Python values the "
+                "jit would have to check at every call (it checks the globals, closure variables "
+                "and what they hold, so that a change traces again); pass what the step needs as "
+                "arguments, or call the step without jit")
+        t = type(value)
+        if t in _SCALARS or id(value) in seen or depth > 6:
+            return
+        seen.add(id(value))
+        if t is dict:
+            checks.append((_LEN, value, None, len(value)))
+            for k, v in value.items():
+                checks.append((_ITEM, value, k, v))
+                visit(v, f"{name}[{k!r}]", depth + 1)
+        elif t is list:
+            checks.append((_LEN, value, None, len(value)))
+            for i, v in enumerate(value):
+                checks.append((_INDEX, value, i, v))
+                visit(v, f"{name}[{i}]", depth + 1)
+        elif t is tuple:
+            for i, v in enumerate(value):
+                visit(v, f"{name}[{i}]", depth + 1)
+        elif _plain_object(value):
+            visit(value.__dict__, name + ".__dict__", depth)
+
+    def read(code, g, cells):
+        for n in code.co_names:  # global names, and attribute names that may shadow none
+            if n in g:
+                checks.append((_ITEM, g, n, g[n]))
+                visit(g[n], n, 0)
+        for n, cell in zip(code.co_freevars, cells):
+            try:
+                value = cell.cell_contents
+            except ValueError:  # a variable not yet assigned in its enclosing function
+                continue
+            checks.append((_CELL, cell, n, value))
+            visit(value, n, 0)
+
+    try:
+        for code, (g, fns) in trace.codes.items():
+            for f in fns:
+                read(code, g, f.__closure__ or ())
+            if not fns:
+                read(code, g, ())
+        for a in _objects_in((trace.args, trace.kwargs)):
+            visit(a, "an argument", 0)
+    except _Unsupported as e:
+        raise JitError(f"jit: this step cannot be replayed: {e}") from None
+    return checks
+
+
+def _cell_value(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:  # not assigned yet
+        return _EAGER
+
+
+_STATE_CODE: dict = {}
+
+
+def _is_state_code(code) -> bool:
+    known = _STATE_CODE.get(code)
+    if known is None:
+        known = _STATE_CODE[code] = _is_state_file(code.co_filename)
+    return known
+
+
+def _plain_object(v) -> bool:
+    """An object whose attributes are the user's state (a config, a trainer, a dataclass):
+    not a module, optimizer, tensor, class, function or library object (those are checked by
+    identity; modules' attributes by ``_structure_checks``, optimizers read theirs at replay)."""
     from .nn.module import Module
     from .optim import LRScheduler, Optimizer
 
-    kinds = (Module, Optimizer, LRScheduler, TensorBase, np.ndarray)
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return []
-    checks = []
-    g = getattr(fn, "__globals__", {})
-    for name in code.co_names:
-        if name in g and isinstance(g[name], kinds):
-            checks.append((g, name, g[name]))
-    for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
-        try:
-            value = cell.cell_contents
-        except ValueError:
-            continue
-        if isinstance(value, kinds):
-            checks.append((cell, name, value))
-    return checks
+    t = type(v)
+    if t is types.SimpleNamespace or (t.__name__ == "Namespace" and t.__module__ == "argparse"):
+        return True  # argparse's and types' namespaces: the usual holders of a script's config
+    if isinstance(v, (Module, Optimizer, LRScheduler, TensorBase, np.ndarray, type, JitFunction)):
+        return False
+    d = getattr(v, "__dict__", None)
+    if type(d) is not dict:
+        return False
+    filename = getattr(sys.modules.get(t.__module__), "__file__", None)
+    if filename is None:  # builtins (a Python module, a function...), or a class made in exec
+        return t.__module__ == "__main__"
+    return _is_state_file(filename)
+
+
+_LIBRARY_DIRS = tuple({os.path.abspath(sysconfig.get_path(k)) + os.sep
+                       for k in ("stdlib", "platstdlib", "purelib", "platlib")})
+
+
+def _is_state_file(filename: str) -> bool:
+    """Code or classes of the user's own (not tinygrad_np's, the standard library's or an
+    installed package's), whose globals and closures a step's record may depend on."""
+    if filename.startswith("<"):
+        return not filename.startswith("<frozen")
+    path = os.path.abspath(filename)
+    return not path.startswith(_fn._PACKAGE_DIR) and not path.startswith(_LIBRARY_DIRS)
 
 
 def _compare(first: _Trace, second: _Trace) -> None:
@@ -1452,6 +1608,13 @@ def _compare(first: _Trace, second: _Trace) -> None:
             continue  # the same array: read by reference
         if not _same(a1, a2):
             what = "tensor" if t2 is not None else "array"
+            for i, (slot, _) in enumerate(second.binds):
+                if np.may_share_memory(a2, slot.array):
+                    raise JitError(
+                        f"jit: the {what} used at {where} is a NumPy view of argument {i} taken "
+                        "inside the step (xb[:8], xb.T): a replay reads only the arguments "
+                        "themselves, so it would freeze this view's values. Index the Tensor "
+                        "instead (Tensor(xb)[:8]), or pass the part you need as an argument")
             raise JitError(
                 f"jit: the {what} used at {where} is not an argument of the step, is made "
                 "inside it, and holds other values on another call (NumPy work on the "
