@@ -261,3 +261,15 @@ def test_linear_checks_its_sizes():
 def test_conv2d_checks_its_geometry_at_construction(kwargs):
     with pytest.raises(ArgumentError, match=">= 1 and padding >= 0"):
         nn.Conv2d(1, 1, **{"kernel_size": 3, **kwargs})
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: nn.BatchNorm1d(4, momentum=2), "momentum must be in \\[0, 1\\]"),
+    (lambda: nn.BatchNorm2d(4, momentum="0.1"), "momentum must be"),
+    (lambda: nn.BatchNorm1d(4, eps=-1e-5), "eps .* must be a finite number > 0"),
+    (lambda: nn.LayerNorm(4, eps=0), "eps .* must be a finite number > 0"),
+])
+def test_normalization_layers_check_momentum_and_eps(make, message):
+    with pytest.raises(ArgumentError, match=message):
+        make()
+    assert nn.BatchNorm1d(4, momentum=None).momentum is None

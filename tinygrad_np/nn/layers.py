@@ -738,6 +738,13 @@ class _BatchNorm(Module):
         if not isinstance(num_features, (int, np.integer)) or num_features < 1:
             raise ArgumentError(f"{type(self).__name__}: num_features must be a positive int (the "
                                 f"number of channels), got {num_features!r}")
+        _positive_eps(type(self).__name__, eps)
+        if momentum is not None and not (isinstance(momentum, (int, float, np.integer, np.floating))
+                                         and not isinstance(momentum, bool)
+                                         and 0.0 <= momentum <= 1.0):
+            raise ArgumentError(f"{type(self).__name__}: momentum must be in [0, 1] (the weight "
+                                f"of each batch in the running statistics) or None (a "
+                                f"cumulative average), got {momentum!r}")
         dtype = _dtype(dtype, device)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -819,6 +826,13 @@ class BatchNorm2d(_BatchNorm):
     _layouts = ((4, "(N, C, H, W)"),)
 
 
+def _positive_eps(where: str, eps) -> None:
+    if not (isinstance(eps, (int, float, np.integer, np.floating)) and not isinstance(eps, bool)
+            and eps > 0 and np.isfinite(eps)):
+        raise ArgumentError(f"{where}: eps (added to the variance before the square root) must "
+                            f"be a finite number > 0, got {eps!r}")
+
+
 class LayerNorm(Module):
     """Normalize over the last dimensions (``normalized_shape``) of each sample to zero mean
     and unit variance, then scale by ``weight`` (ones) and shift by ``bias`` (zeros), as
@@ -831,6 +845,7 @@ class LayerNorm(Module):
         if not all(isinstance(n, (int, np.integer)) and n > 0 for n in shape):
             raise ArgumentError(f"LayerNorm: normalized_shape must be an int or a tuple of "
                                 f"positive ints, got {normalized_shape!r}")
+        _positive_eps("LayerNorm", eps)
         dtype = _dtype(dtype, device)
         self.normalized_shape = tuple(int(n) for n in shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
