@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tinygrad_np as tg
-from tinygrad_np import ShapeError, nn
+from tinygrad_np import ShapeError, Tensor, nn
 from tinygrad_np.nn import init
 
 SHAPE = (1000, 1500)  # 1.5 million draws: the std of the sample std is ~0.06%
@@ -255,3 +255,51 @@ def test_in_place_initializer_errors():
         init.ones_(tg.Tensor(np.zeros(3, np.int64)))
     with pytest.raises(ShapeError, match="at least 2 dimensions"):
         init.kaiming_uniform_(_param(5))
+
+
+@pytest.mark.needs_torch
+def test_kaiming_on_an_embedding_table_uses_pytorchs_fans():
+    # the table is (num_embeddings, embedding_dim) as in PyTorch, not Linear's (in, out): its
+    # std came out 4.5x too small
+    import copy
+    import pickle
+
+    import torch
+
+    e = nn.Embedding(1000, 50)
+    assert nn.init._calculate_fan_in_and_fan_out(e.weight) == \
+        torch.nn.init._calculate_fan_in_and_fan_out(torch.nn.Embedding(1000, 50).weight)
+    for table in (copy.deepcopy(e).weight, pickle.loads(pickle.dumps(e)).weight):
+        assert nn.init._calculate_fan_in_and_fan_out(table) == (50, 1000)
+    nn.init.kaiming_normal_(e.weight)
+    assert abs(e.weight.numpy().std() - (2 / 50) ** 0.5) < 0.01
+
+
+@pytest.mark.parametrize("args", [(0, 1, 5, 6), (10, 1, -2, 2), (0, 1, -6, -5), (0, 1, 40, 41)])
+def test_trunc_normal_far_in_a_tail_is_quick_and_inside_the_bounds(args):
+    # it redrew until every value fell inside: forever for bounds 8 std from the mean
+    mean, std, a, b = args
+    w = Tensor(np.zeros(20000))
+    nn.init.trunc_normal_(w, mean, std, a, b, generator=np.random.default_rng(0))
+    v = w.numpy()
+    assert a <= v.min() and v.max() <= b
+    near = a if abs(a - mean) < abs(b - mean) else b
+    assert (np.abs(v - near) < (b - a) / 4).mean() > 0.5  # the mass sits at the near bound
+    if (mean, std, a, b) == (0, 1, 5, 6):  # the truncated normal's mean: 5.1837
+        assert abs(v.mean() - 5.1837) < 0.01
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda w: nn.init.uniform_(w, 1, 0), "needs a <= b"),
+    (lambda w: nn.init.uniform_(w, float("nan"), 1), "a must be a finite number"),
+    (lambda w: nn.init.normal_(w, 0, -1), "std must be >= 0"),
+    (lambda w: nn.init.trunc_normal_(w, std=0), "std must be > 0"),
+    (lambda w: nn.init.trunc_normal_(w, mean=float("nan")), "mean must be a finite"),
+    (lambda w: nn.init.constant_(w, np.array([1.0, 2.0, 3.0])), "val must be a number"),
+    (lambda w: nn.init.uniform_(w, generator=5), "generator/rng must be a NumPy Generator"),
+])
+def test_in_place_initializers_refuse_bad_settings(call, message):
+    w = Tensor(np.zeros(3))
+    with pytest.raises(tg.ArgumentError, match=message):
+        call(w)
+    assert w.numpy().tolist() == [0, 0, 0]

@@ -6,6 +6,8 @@ explicit ``rng=`` for code that wants its own stream.
 
 import numpy as np
 
+from .errors import ArgumentError
+
 _rng = np.random.default_rng()
 
 
@@ -17,5 +19,13 @@ def manual_seed(seed: int) -> np.random.Generator:
 
 
 def get_rng(rng: np.random.Generator | None = None) -> np.random.Generator:
-    """``rng`` if given, else the global generator."""
-    return _rng if rng is None else rng
+    """``rng`` if given (a NumPy ``Generator`` or a legacy ``RandomState``), else the global
+    generator."""
+    if rng is None:
+        return _rng
+    if not isinstance(rng, (np.random.Generator, np.random.RandomState)):
+        raise ArgumentError(f"generator/rng must be a NumPy Generator (np.random.default_rng(0)) "
+                            f"or RandomState, or None for the library's own; got "
+                            f"{type(rng).__module__}.{type(rng).__name__} (a seed goes to "
+                            "tinygrad_np.manual_seed)")
+    return rng

@@ -44,6 +44,8 @@ Other schemes are one line with ``uniform`` and ``normal``; the seed experiments
 from __future__ import annotations
 
 import math
+import statistics
+import weakref
 
 import numpy as np
 
@@ -204,6 +206,23 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
                         f"{', '.join(linear)}, tanh, relu, leaky_relu, selu")
 
 
+# 2-D weights in PyTorch's own (rows, features) layout: nn.Embedding's table, whose fan_in is
+# its feature width as in PyTorch (id -> a weak reference, so the table is not kept alive; a
+# WeakSet would compare tensors with ==, which is elementwise here)
+_TABLES: dict = {}
+
+
+def _mark_table(weight) -> None:
+    """Read ``weight`` (a 2-D tensor) in PyTorch's layout: fan_in = shape[1]."""
+    key = id(weight)
+    _TABLES[key] = weakref.ref(weight, lambda _, key=key: _TABLES.pop(key, None))
+
+
+def _is_table(tensor) -> bool:
+    ref = _TABLES.get(id(tensor))
+    return ref is not None and ref() is tensor
+
+
 def _calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
     """The fans of a weight, in this library's layouts: a 2-D weight is (in, out) as
     ``Linear``'s, so fan_in = shape[0] and fan_out = shape[1] (what the other initializers
@@ -212,14 +231,15 @@ def _calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
 
     A PyTorch init loop ported as is (``kaiming_normal_(layer.weight)`` for every layer) thus
     gets each layer's true fan_in; a 2-D matrix in PyTorch's own (out, in) layout needs
-    ``mode="fan_out"`` for its fan_in."""
+    ``mode="fan_out"`` for its fan_in. An ``nn.Embedding`` table is read as PyTorch reads it
+    (fan_in = embedding_dim)."""
     shape = tuple(tensor.shape)
     if len(shape) < 2:
         raise ShapeError(f"nn.init: fan in and fan out cannot be computed for a tensor of shape "
                          f"{shape}: it needs at least 2 dimensions (a 1-D bias has no fans; use "
                          "uniform_ or zeros_)")
     if len(shape) == 2:
-        return shape[0], shape[1]
+        return (shape[1], shape[0]) if _is_table(tensor) else (shape[0], shape[1])
     receptive = math.prod(shape[2:])
     return shape[1] * receptive, shape[0] * receptive
 
@@ -231,34 +251,70 @@ def _fan(tensor, mode: str, name: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _finite(name: str, **values) -> None:
+    for key, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(v):
+            raise ArgumentError(f"nn.init.{name}: {key} must be a finite number, got {v!r}")
+
+
 def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
     """Fill with U(a, b) (NumPy's ``uniform(a, b)`` draws, cast to the tensor's dtype)."""
+    _finite("uniform_", a=a, b=b)
+    if not a <= b:
+        raise ArgumentError(f"nn.init.uniform_: needs a <= b, got a={a}, b={b}")
     return _fill(tensor, get_rng(generator).uniform(a, b, tuple(tensor.shape)), "uniform_")
 
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
     """Fill with N(mean, std^2)."""
+    _finite("normal_", mean=mean, std=std)
+    if std < 0:
+        raise ArgumentError(f"nn.init.normal_: std must be >= 0, got {std}")
     return _fill(tensor, normal(tuple(tensor.shape), mean, std, generator, np.float64),
                  "normal_")
 
 
 def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
                   generator=None):
-    """Fill with N(mean, std^2) truncated to [a, b] (absolute bounds, as PyTorch): draws outside
-    are drawn again until none is left."""
+    """Fill with N(mean, std^2) truncated to [a, b] (absolute bounds, as PyTorch).
+
+    Draws outside are drawn again while that is cheap (at least a fifth of the mass lies in
+    [a, b]); otherwise each value is the inverse normal CDF of a uniform draw between the
+    bounds' CDFs, as PyTorch does, so bounds far in a tail cost no more than wide ones."""
+    _finite("trunc_normal_", mean=mean, std=std, a=a, b=b)
     if not a < b:
         raise ArgumentError(f"nn.init.trunc_normal_: needs a < b, got a={a}, b={b}")
+    if not std > 0:
+        raise ArgumentError(f"nn.init.trunc_normal_: std must be > 0, got {std}")
     rng = get_rng(generator)
-    values = rng.standard_normal(tuple(tensor.shape)) * std + mean
-    outside = (values < a) | (values > b)
-    while outside.any():
-        values[outside] = rng.standard_normal(int(outside.sum())) * std + mean
-        outside = (values < a) | (values > b)
-    return _fill(tensor, values, "trunc_normal_")
+    shape = tuple(tensor.shape)
+    lo, hi = (a - mean) / std, (b - mean) / std
+    flip = lo > 0  # the tail above the mean, drawn as its mirror image: the CDF keeps precision
+    if flip:
+        lo, hi = -hi, -lo
+    cdf = statistics.NormalDist().cdf
+    p_lo, p_hi = cdf(lo), cdf(hi)
+    if p_hi - p_lo >= 0.2:
+        z = rng.standard_normal(shape)
+        outside = (z < lo) | (z > hi)
+        while outside.any():  # each round keeps at least a fifth: a few rounds
+            z[outside] = rng.standard_normal(int(outside.sum()))
+            outside = (z < lo) | (z > hi)
+    elif p_hi > p_lo:
+        inv = np.vectorize(statistics.NormalDist().inv_cdf, otypes=[np.float64])
+        z = np.clip(inv(rng.uniform(p_lo, p_hi, shape)), lo, hi)
+    else:  # both bounds beyond the reach of float64's CDF: everything sits at the near bound
+        z = np.full(shape, hi)
+    values = mean + std * (-z if flip else z)
+    return _fill(tensor, np.clip(values, a, b), "trunc_normal_")
 
 
 def constant_(tensor, val: float):
-    """Fill with ``val``."""
+    """Fill with ``val``, a number (as PyTorch; ``copy_`` copies an array)."""
+    if np.ndim(val) != 0:
+        raise ArgumentError(f"nn.init.constant_: val must be a number, got an array of shape "
+                            f"{np.shape(val)}; use tensor.copy_(array) to copy values")
     return _fill(tensor, val, "constant_")
 
 

@@ -912,6 +912,12 @@ class Embedding(Module):
                                  f"({num_embeddings}, {embedding_dim})")
         # a parameter even when frozen: requires_grad_(True) on the model unfreezes it
         self.register_parameter("weight", Tensor(w, requires_grad=not _freeze))
+        initializers._mark_table(self.weight)  # nn.init reads its fans as PyTorch does
+
+    def __setstate__(self, state):  # a copied or unpickled table is read the same way
+        self.__dict__.update(state)
+        if isinstance(self.__dict__.get("weight"), TensorBase):
+            initializers._mark_table(self.weight)
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx=None, max_norm=None,
