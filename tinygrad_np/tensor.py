@@ -39,8 +39,11 @@ class Tensor(TensorBase):
     """An ``np.ndarray`` plus what autodiff needs: ``grad``, ``requires_grad`` and, for a tensor
     computed by an op, the op's record (``grad_fn``).
 
-    Tensors made from Python numbers or lists get the default float dtype (float32, see
-    ``set_default_dtype``); NumPy arrays and scalars keep their dtype (float64 stays float64),
+    Tensors made from Python floats (or lists holding one) get the default float dtype
+    (float32, see ``set_default_dtype``); Python ints and bools give int64 and bool, as
+    ``torch.tensor`` (not the legacy ``torch.Tensor``, which makes floats of everything: write
+    ``Tensor([1.0, 2.0])`` or ``dtype="float32"``); NumPy arrays and scalars keep their dtype
+    (float64 stays float64),
     and arrays are shared, not copied, as ``torch.from_numpy`` does (``tinygrad_np.tensor``
     copies, as ``torch.tensor``). Integer and bool tensors (labels, masks) cannot require grad.
     """
