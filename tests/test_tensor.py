@@ -380,3 +380,53 @@ def test_a_list_of_sequences_as_index_warns_that_pytorch_2_reads_it_otherwise():
     with pytest.warns(UserWarning, match=r"x\[rows, cols\]"):
         assert x[[[0, 1], [2, 1]]].shape == (2, 2, 4)
     assert x[[0, 1], [2, 1]].tolist() == [2.0, 5.0]
+
+
+@pytest.mark.needs_torch
+def test_pytorch_spellings_of_common_calls():
+    # each raised a TypeError or a NumPy error: PyTorch code ported as is
+    import torch
+
+    a = np.arange(8.0).reshape(2, 2, 2)
+    np.testing.assert_array_equal(Tensor(a).flip(0, 2).numpy(), torch.tensor(a).flip(0, 2))
+    for value in ([-7.0, 7.5], [-7, 7]):
+        for mode in ("trunc", "floor"):
+            ours = Tensor(value).div(2, rounding_mode=mode)
+            theirs = torch.tensor(value).div(2, rounding_mode=mode)
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+            assert ours.dtype == np.dtype(str(theirs.dtype).removeprefix("torch."))
+    assert Tensor([1.0, 2.0]).add(Tensor([1.0, 1.0]), alpha=3).tolist() == [4.0, 5.0]
+    assert Tensor([1.0, 2.0]).sub(1.0, alpha=2).tolist() == [-1.0, 0.0]
+    assert tg.zeros(size=(2, 3)).shape == (2, 3) and tg.ones(size=4).shape == (4,)
+    assert tg.arange(end=4).tolist() == [0, 1, 2, 3]
+    assert tg.randint(10, (3,)).shape == (3,) and tg.randint(high=5, size=(2,)).shape == (2,)
+    f32 = np.array([1.0, -2.0], np.float32)
+    np.testing.assert_array_equal(Tensor(f32).view(tg.int32).numpy(),
+                                  torch.tensor(f32).view(torch.int32).numpy())
+    assert Tensor(np.ones((2, 3), np.float32)).softmax(dim=1, dtype="float64").dtype == np.float64
+    u8 = np.array([1, 2], np.uint8)
+    np.testing.assert_array_equal((Tensor(u8) + 300).numpy(), (torch.tensor(u8) + 300).numpy())
+    mask = np.array([True, False])
+    filled = Tensor([1, 2]).masked_fill(Tensor(mask), 0.5)  # keeps int64, as PyTorch: 0, not 0.5
+    assert filled.dtype == np.int64 and filled.tolist() == [0, 2]
+    with pytest.raises(tg.ArgumentError, match="device 'cuda'"):
+        Tensor([1.0]).to("cuda")
+    assert Tensor([1.0]).to("cpu", "float64").dtype == np.float64
+    with pytest.raises(ShapeError, match="rows of different lengths"):
+        tg.tensor([[1, 2], [3]])
+
+
+def test_no_grad_and_inference_mode_decorate_with_or_without_parentheses():
+    x = Tensor(np.ones(2), requires_grad=True)
+
+    @tg.no_grad
+    def bare():
+        return (x * 2).requires_grad
+
+    @tg.inference_mode()
+    def called():
+        return (x * 2).requires_grad
+
+    assert bare() is False and called() is False and tg.is_grad_enabled()
+    with tg.inference_mode(False):
+        assert (x * 2).requires_grad

@@ -10,6 +10,7 @@ from ._modes import (
     detect_anomaly,
     enable_grad,
     get_default_dtype,
+    inference_mode,
     is_anomaly_enabled,
     is_grad_enabled,
     no_grad,

@@ -14,7 +14,7 @@ import threading
 
 import numpy as np
 
-from .errors import DTypeError
+from .errors import ArgumentError, DTypeError
 
 
 class _State(threading.local):
@@ -59,7 +59,20 @@ class _Switch:
         return wrapper
 
 
-class no_grad(_Switch):
+class _Bare(_Switch):
+    """A switch without arguments, usable as ``@no_grad`` as well as ``@no_grad()`` (PyTorch
+    takes both)."""
+
+    def __new__(cls, fn=None):
+        if fn is not None:
+            if not callable(fn):
+                raise ArgumentError(f"{cls.__name__}() takes no arguments; as a decorator it "
+                                    f"takes a function, got {type(fn).__name__}")
+            return cls()(fn)
+        return super().__new__(cls)
+
+
+class no_grad(_Bare):
     """Record no graph inside this block (or decorated function): for evaluation and updates."""
 
     attr = "grad_enabled"
@@ -68,7 +81,7 @@ class no_grad(_Switch):
         return False
 
 
-class enable_grad(_Switch):
+class enable_grad(_Bare):
     """Record the graph inside this block, even within ``no_grad()``."""
 
     attr = "grad_enabled"
@@ -98,6 +111,24 @@ class set_grad_enabled(_Switch):
         state.saved.append(state.grad_enabled if prev is None else prev)
         state.grad_enabled = self.mode
         return self
+
+
+class inference_mode(_Switch):
+    """PyTorch's ``inference_mode()``: here the same as ``no_grad()`` (nothing else is saved by
+    skipping the graph); ``inference_mode(False)`` changes nothing."""
+
+    attr = "grad_enabled"
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # @inference_mode without parentheses
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+    def value(self):
+        return False if self.mode else state.grad_enabled
 
 
 def is_grad_enabled() -> bool:

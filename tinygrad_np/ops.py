@@ -180,8 +180,8 @@ def _operands(op: str, a, b, floating: bool = False):
         target = np.result_type(*floats) if floats else get_default_dtype()
     elif floating or "c" in kinds:
         target = get_default_dtype()
-    else:
-        return _as_operand(a, None), _as_operand(b, None)  # integers and bools: NumPy's rules
+    else:  # integers and bools: NumPy's rules, a Python int out of the tensor's range wrapped
+        return _int_operand(a, b), _int_operand(b, a)  # as PyTorch (uint8 + 300 is 44 + x)
     a2, b2 = _as_operand(a, target), _as_operand(b, target)
     if not (_is_tensor(a2) or _is_tensor(b2)):  # integer tensors made float constants: the op
         if isinstance(a2, np.ndarray):  # still needs a tensor to give its result the class
@@ -203,6 +203,14 @@ def _kind(x) -> str:
     if isinstance(x, np.ndarray):
         return x.dtype.kind.replace("u", "i")
     return np.asarray(x).dtype.kind.replace("u", "i")
+
+
+def _int_operand(x, other):
+    if type(x) is int and _is_tensor(other) and other._data.dtype.kind in "iu":
+        info = np.iinfo(other._data.dtype)
+        if not info.min <= x <= info.max:
+            return np.asarray(x).astype(other._data.dtype)  # (the cast wraps around)
+    return _as_operand(x, None)
 
 
 def _as_operand(x, target):
@@ -2087,6 +2095,11 @@ def masked_fill(x, mask, value):
         raise DTypeError(f"masked_fill: the mask must be a bool tensor, got dtype {m.dtype} "
                          "(a float mask would count every nonzero as True); compare first, "
                          "e.g. mask > 0")
+    if x._data.dtype.kind != "f":  # the result keeps x's dtype, as in PyTorch (an int tensor
+        # filled with 0.5 holds 0)
+        v = value._data if _is_tensor(value) else value
+        return new_tensor(type(x), np.where(m, np.asarray(v).astype(x._data.dtype), x._data),
+                          None)
     return where(mask, value, x)
 
 

@@ -723,7 +723,14 @@ class Tensor(TensorBase):
 
     def view(self, *shape):
         """``reshape`` that shares this tensor's memory, or raises (as PyTorch's view) where
-        the layout does not allow it (a transposed tensor): ``reshape`` copies there"""
+        the layout does not allow it (a transposed tensor): ``reshape`` copies there.
+        ``view(dtype)`` reads the same bytes as another dtype (no gradient)."""
+        if len(shape) == 1 and isinstance(shape[0], (str, np.dtype, type)):
+            dt = resolve_dtype(shape[0], "view")
+            if self._requires_grad:
+                raise GraphError(f"view({dt}): reading the bytes as another dtype has no "
+                                 "gradient; call it on .detach()")
+            return new_tensor(Tensor, self._data.view(dt), None, stamp=shared_stamp(self))
         out = ops.reshape(self, *shape)
         if self._data.size and not np.may_share_memory(out._data, self._data):
             raise ShapeError(f"view: a tensor of shape {self.shape} with strides "
@@ -775,7 +782,9 @@ class Tensor(TensorBase):
     def expand_as(self, other):
         return ops.expand(self, other.shape)
 
-    def flip(self, axis=None, *, dims=None):
+    def flip(self, *axes, dims=None):
+        """Reverse along ``dims`` (a tuple, or several ints as PyTorch's ``flip(0, 2)``)"""
+        axis = axes[0] if len(axes) == 1 else (axes or None)
         return ops.flip(self, axis, dims=dims)
 
     def repeat(self, *reps):
@@ -803,11 +812,11 @@ class Tensor(TensorBase):
     def astype(self, dtype):
         return ops.astype(self, dtype)
 
-    def to(self, dtype=None, *args, **kwargs):
-        """``to(dtype)`` converts; devices other than the CPU do not exist here"""
-        if dtype is None or dtype == "cpu":
-            return self
-        return ops.astype(self, dtype)
+    def to(self, *args, **kwargs):
+        """PyTorch's ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (its
+        dtype), positional or as keywords; the only device is the CPU"""
+        dtype = to_arguments("Tensor.to", args, kwargs)
+        return self if dtype is None else ops.astype(self, dtype)
 
     def type(self, dtype=None):
         return str(self.dtype) if dtype is None else ops.astype(self, dtype)
@@ -839,26 +848,44 @@ class Tensor(TensorBase):
     def dot(self, other):
         return ops.matmul(self, other)
 
-    def softmax(self, axis=-1, *, dim=None):
-        return ops.softmax(self, axis, dim=dim)
+    def softmax(self, axis=-1, *, dim=None, dtype=None):
+        x = self if dtype is None else ops.astype(self, dtype)
+        return ops.softmax(x, axis, dim=dim)
 
-    def log_softmax(self, axis=-1, *, dim=None):
-        return ops.log_softmax(self, axis, dim=dim)
+    def log_softmax(self, axis=-1, *, dim=None, dtype=None):
+        x = self if dtype is None else ops.astype(self, dtype)
+        return ops.log_softmax(x, axis, dim=dim)
 
     def cross_entropy(self, targets, reduction="mean", **kwargs):
         return ops.cross_entropy(self, targets, reduction, **kwargs)
 
-    def add(self, other):
-        return ops.add(self, other)
+    def add(self, other, *, alpha=1):
+        """self + alpha * other (PyTorch's alpha)"""
+        return ops.add(self, other if alpha == 1 else other * alpha)
 
-    def sub(self, other):
-        return ops.sub(self, other)
+    def sub(self, other, *, alpha=1):
+        return ops.sub(self, other if alpha == 1 else other * alpha)
 
     def mul(self, other):
         return ops.mul(self, other)
 
-    def div(self, other):
-        return ops.div(self, other)
+    def div(self, other, *, rounding_mode=None):
+        """True division; ``rounding_mode="trunc"`` rounds toward zero, ``"floor"`` down (as
+        PyTorch; integer operands then keep an integer dtype)"""
+        if rounding_mode is None:
+            return ops.div(self, other)
+        if rounding_mode == "floor":
+            return ops.floor_divide(self, other)
+        if rounding_mode != "trunc":
+            raise ArgumentError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                                f"{rounding_mode!r}")
+        q = ops.trunc(ops.div(self, other))
+        other_kind = other._data.dtype.kind if isinstance(other, TensorBase) else \
+            np.asarray(other).dtype.kind
+        if self._data.dtype.kind in "iu" and other_kind in "iub":
+            return q.astype(np.result_type(self._data, other._data if isinstance(
+                other, TensorBase) else np.asarray(other)))
+        return q
 
     # --- constructors (also module functions below) -------------------------------------------
 
@@ -1163,10 +1190,10 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (as ``torch.tensor``; ``Tensor(array)`` shares)"""
     if isinstance(data, TensorBase):
         data = data._data
-    arr = np.array(data, dtype=resolve_dtype(dtype) if dtype is not None else None, copy=True)
-    if dtype is None and arr.dtype.kind == "f" and not isinstance(data, (np.ndarray, np.generic)):
-        arr = arr.astype(get_default_dtype(), copy=False)
-    return _made(arr, requires_grad)
+    if isinstance(data, np.ndarray):
+        data = data.copy()
+    t = Tensor(data, dtype=dtype)  # (a list or a number becomes a new array anyway)
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -1174,11 +1201,13 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor(array)
 
 
-def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros(*shape, size=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape = shape if size is None else (size,)  # PyTorch's size= keyword
     return _made(np.zeros(_shape_args(shape, "zeros"), dtype=_dtype(dtype)), requires_grad)
 
 
-def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones(*shape, size=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape = shape if size is None else (size,)  # PyTorch's size= keyword
     return _made(np.ones(_shape_args(shape, "ones"), dtype=_dtype(dtype)), requires_grad)
 
 
@@ -1189,8 +1218,8 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
                  requires_grad)
 
 
-def empty(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return zeros(*shape, dtype=dtype, requires_grad=requires_grad)
+def empty(*shape, size=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    return zeros(*shape, size=size, dtype=dtype, requires_grad=requires_grad)
 
 
 def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -1206,11 +1235,15 @@ def full_like(t, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
                  requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
-    """``arange(n)`` or ``arange(start, end, step)``: int64 for integer arguments, else the
-    default float dtype (as PyTorch)"""
+def arange(start=None, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``arange(n)`` or ``arange(start, end, step)`` (``end=`` as a keyword too): int64 for
+    integer arguments, else the default float dtype (as PyTorch)"""
     if end is None:
         start, end = 0, start
+    if start is None:
+        start = 0
+    if end is None:
+        raise ArgumentError("arange: give end (arange(end) or arange(start, end, step))")
     if step == 0:
         raise ArgumentError(f"arange: step must not be 0 (start={start}, end={end})")
     floating = any(isinstance(v, float) for v in (start, end, step))
@@ -1245,11 +1278,19 @@ def randn(*shape, generator=None, dtype=None, requires_grad: bool = False) -> Te
     return _made(arr, requires_grad)
 
 
-def randint(low, high=None, size=(), generator=None, dtype=np.int64) -> Tensor:
+def randint(low=None, high=None, size=(), generator=None, dtype=np.int64) -> Tensor:
+    """Integers drawn from [low, high): ``randint(high, size)`` and ``randint(low, high, size)``
+    as PyTorch (``high=``/``size=`` as keywords too)"""
     from .random import get_rng
 
+    if isinstance(high, (tuple, list)):  # randint(high, size): PyTorch's two-argument form
+        low, high, size = None, low, high
     if high is None:
-        low, high = 0, low
+        low, high = None, low
+    if low is None:
+        low = 0
+    if high is None:
+        raise ArgumentError("randint: give high (the values are drawn from [low, high))")
     if not low < high:
         raise ArgumentError(f"randint: low ({low}) must be below high ({high}): the values are "
                             "drawn from [low, high)")
@@ -1265,3 +1306,40 @@ def _dtype(dtype):
 def toposort(*roots, include_constants: bool = False):
     """Every tensor the roots depend on, each after its inputs (shared with the graph drawer)."""
     return engine.toposort(*roots, include_constants=include_constants)
+
+
+_DEVICES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "vulkan", "hpu", "mtia", "ipu")
+
+
+def _is_device(x) -> bool:
+    if type(x).__name__ == "device":  # a torch.device
+        return True
+    return isinstance(x, str) and x.split(":")[0] in _DEVICES
+
+
+def to_arguments(where: str, args, kwargs):
+    """The dtype that PyTorch's ``to(...)`` arguments ask for (None: none), after refusing any
+    device other than the CPU: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``,
+    ``to(tensor)``, ``device=``/``dtype=`` keywords, ``non_blocking`` ignored."""
+    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"}
+    if unknown:
+        raise ArgumentError(f"{where}: unexpected keyword argument(s) {sorted(unknown)}; it "
+                            "takes device=, dtype= and non_blocking=")
+    device, dtype, rest = kwargs.get("device"), kwargs.get("dtype"), list(args)
+    if rest and isinstance(rest[0], TensorBase):
+        dtype = rest.pop(0).dtype
+    elif rest and _is_device(rest[0]):
+        device = rest.pop(0)
+    if rest and not isinstance(rest[0], bool):
+        dtype = rest.pop(0)
+    if rest and isinstance(rest[0], bool):  # non_blocking: nothing is asynchronous here
+        rest.pop(0)
+    if rest:
+        raise ArgumentError(f"{where}: unexpected argument(s) {rest!r}; use to(device), "
+                            "to(dtype) or to(device, dtype)")
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise ArgumentError(f"{where}: device {str(device)!r}: tinygrad_np runs on the CPU "
+                            "only; leave the device out or pass 'cpu'")
+    if dtype is not None and type(dtype).__module__ == "torch":  # torch.float64 -> "float64"
+        dtype = str(dtype).removeprefix("torch.")
+    return dtype

@@ -19,7 +19,7 @@ import numpy as np
 from .._modes import resolve_dtype, state
 from ..autograd.function import TensorBase, note_write
 from ..errors import ArgumentError, CheckpointError, DTypeError, GraphError, NotDefinedError
-from ..tensor import RemovableHandle, Tensor
+from ..tensor import RemovableHandle, Tensor, to_arguments
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -58,15 +58,6 @@ def _members(module):
 
 
 # The device names PyTorch knows: ``to("cuda")`` is a device (refused here), not a dtype.
-_DEVICES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "vulkan", "hpu", "mtia", "ipu")
-
-
-def _is_device(x) -> bool:
-    if type(x).__name__ == "device":  # a torch.device
-        return True
-    return isinstance(x, str) and x.split(":")[0] in _DEVICES
-
-
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
@@ -338,29 +329,9 @@ class Module:
         the state in place (integer ones such as ``num_batches_tracked`` stay); the only
         device is the CPU."""
         where = f"{type(self).__name__}.to"
-        unknown = set(kwargs) - {"device", "dtype", "non_blocking", "memory_format"}
-        if unknown:
-            raise ArgumentError(f"{where}: unexpected keyword argument(s) {sorted(unknown)}; it "
-                                "takes device=, dtype= and non_blocking=")
-        device, dtype, rest = kwargs.get("device"), kwargs.get("dtype"), list(args)
-        if rest and isinstance(rest[0], TensorBase):
-            dtype = rest.pop(0).dtype
-        elif rest and _is_device(rest[0]):
-            device = rest.pop(0)
-        if rest and not isinstance(rest[0], bool):
-            dtype = rest.pop(0)
-        if rest and isinstance(rest[0], bool):  # non_blocking: nothing is asynchronous here
-            rest.pop(0)
-        if rest:
-            raise ArgumentError(f"{where}: unexpected argument(s) {rest!r}; use to(device), "
-                                "to(dtype) or to(device, dtype)")
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise ArgumentError(f"{where}: device {str(device)!r}: tinygrad_np runs on the CPU "
-                                "only; leave the device out or pass 'cpu'")
+        dtype = to_arguments(where, args, kwargs)
         if dtype is None:
             return self
-        if type(dtype).__module__ == "torch":  # torch.float64 -> "float64"
-            dtype = str(dtype).removeprefix("torch.")
         dt = resolve_dtype(dtype, where)
         if dt.kind != "f":
             raise DTypeError(f"{where}: only floating dtypes convert a module (float16, float32, "
