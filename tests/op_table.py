@@ -456,5 +456,46 @@ case("attention", lambda L, q, k, v: (L.einsum("qd,kd->qk", q, k) / 2.0).softmax
      A((3, 4)), A((5, 4)), A((5, 2)))
 
 
+# PyTorch's names for common compositions (tinygrad_np/ops.py, the section at its end)
+case("t", lambda L, x: x.t() ** 2, A((2, 3)))
+case("t_1d", lambda L, x: L.t(x) ** 2, A((3,)))
+case("t_0d", lambda L, x: x.t() ** 2, A(()))
+case("mm", lambda L, a, b: L.mm(a, b), A((3, 4)), A((4, 2)))
+case("bmm", lambda L, a, b: a.bmm(b), A((2, 3, 4)), A((2, 4, 5)))
+case("mv", lambda L, a, v: L.mv(a, v), A((3, 4)), A((4,)))
+case("dot_fn", lambda L, a, b: L.dot(a, b), A((4,)), A((4,)))
+case("outer", lambda L, a, b: L.outer(a, b), A((3,)), A((4,)))
+case("addmm", lambda L, x, a, b: L.addmm(x, a, b, beta=0.5, alpha=2.0), A((3, 2)),
+     A((3, 4)), A((4, 2)))
+case("addmm_broadcast", lambda L, x, a, b: x.addmm(a, b), A((2,)), A((3, 4)), A((4, 2)))
+case("topk", lambda L, x: x.topk(2).values ** 2, A((3, 4), "distinct"))
+case("topk_smallest_0", lambda L, x: L.topk(x, 2, 0, largest=False).values ** 2,
+     A((3, 4), "distinct"))
+case("sort", lambda L, x: x.sort().values * L.arange(4.0, dtype=x.dtype), A((3, 4), "distinct"))
+case("sort_descending_0", lambda L, x: L.sort(x, 0, descending=True).values
+     * L.arange(3.0, dtype=x.dtype).reshape(3, 1), A((3, 4), "distinct"))
+case("index_select", lambda L, x, i: x.index_select(1, i) ** 2, A((3, 4)),
+     C(np.array([3, 0, 3, 1])))
+case("index_select_0", lambda L, x, i: L.index_select(x, 0, i) ** 2, A((3, 4)),
+     C(np.array([2, 2])))
+case("masked_select", lambda L, x, m: x.masked_select(m) ** 2, A((3, 4)),
+     C(np.array([True, False, True, True])))
+unary("clamp_min_method", lambda L, x: x.clamp_min(0.2), kinks=(0.2,), shapes=[(3, 4), ()])
+unary("clamp_max_fn", lambda L, x: L.clamp_max(x, 0.2), kinks=(0.2,), shapes=[(3, 4), ()])
+unary("square", lambda L, x: x.square())
+unary("reciprocal", lambda L, x: x.reciprocal(), "pos")
+unary("log2", lambda L, x: x.log2(), "pos")
+unary("log10", lambda L, x: L.log10(x), "pos")
+unary("exp2", lambda L, x: x.exp2())
+unary("tan", lambda L, x: x.tan(), "unit")
+case("hstack", lambda L, a, b: L.hstack([a, b * b]), A((2, 3)), A((2, 1)))
+case("hstack_1d", lambda L, a, b: L.hstack([a, b * b]), A((3,)), A((2,)))
+case("vstack", lambda L, a, b: L.vstack([a, b * b]), A((3,)), A((2, 3)))
+case("concat", lambda L, a, b: L.concat([a, b * b], 1), A((2, 3)), A((2, 1)))
+case("repeat_interleave", lambda L, x: x.repeat_interleave(2) ** 2, A((2, 3)))
+case("repeat_interleave_dim", lambda L, x: L.repeat_interleave(x, 3, dim=1) ** 2, A((2, 3)))
+case("repeat_interleave_counts", lambda L, x, r: x.repeat_interleave(r, dim=0) ** 2,
+     A((3, 2)), C(np.array([2, 0, 1])))
+
 BY_NAME = {c.name: c for c in CASES}
 assert len(BY_NAME) == len(CASES), "case names must be unique"

@@ -3391,3 +3391,328 @@ def gelu(x, approximate: str = "none"):
     if approximate != "none":
         raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2))))
+
+
+# === PyTorch's names for common compositions ===================================================
+# Spellings that code ported from PyTorch reaches for (torch.mm, x.t(), torch.topk, ...), each a
+# composite of the ops above, so its gradient comes from the graph; sampling and index
+# functions (multinomial, nonzero, argsort) return int64 tensors without a gradient.
+
+
+def _int_arg(value, name: str, op: str, low: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ArgumentError(f"{op}: {name} must be an int >= {low}, got {value!r}")
+    return int(value)
+
+
+def _ndim_check(op: str, x, want, what: str) -> None:
+    if not _is_tensor(x):
+        raise ArgumentError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    if x.ndim not in want:
+        raise ShapeError(f"{op}: expects {what}, got a tensor of shape {x.shape}")
+
+
+def t(x):
+    """The transpose of a 2-D tensor; 0-D and 1-D tensors as they are (``torch.t``)"""
+    _ndim_check("t", x, (0, 1, 2), "a tensor of at most 2 dimensions (use transpose(d0, d1) "
+                                   "or mT for more)")
+    return transpose(x)
+
+
+def mm(input, mat2):
+    """(n, k) @ (k, p): the matrix product of two 2-D tensors (``torch.mm``)"""
+    _ndim_check("mm", input, (2,), "a 2-D first matrix")
+    _ndim_check("mm", mat2, (2,), "a 2-D second matrix")
+    if input.shape[1] != mat2.shape[0]:
+        raise ShapeError(f"mm: {input.shape} @ {mat2.shape}: inner dimensions {input.shape[1]} "
+                         f"and {mat2.shape[0]} differ")
+    return matmul(input, mat2)
+
+
+def bmm(input, mat2):
+    """(b, n, k) @ (b, k, p): a batch of matrix products, no broadcasting (``torch.bmm``)"""
+    _ndim_check("bmm", input, (3,), "3-D batches of matrices (b, n, k)")
+    _ndim_check("bmm", mat2, (3,), "3-D batches of matrices (b, k, p)")
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise ShapeError(f"bmm: {input.shape} @ {mat2.shape}: needs (b, n, k) @ (b, k, p) with "
+                         "the same b and k")
+    return matmul(input, mat2)
+
+
+def mv(input, vec):
+    """(n, k) @ (k,): a matrix times a vector (``torch.mv``)"""
+    _ndim_check("mv", input, (2,), "a 2-D matrix")
+    _ndim_check("mv", vec, (1,), "a 1-D vector")
+    if input.shape[1] != vec.shape[0]:
+        raise ShapeError(f"mv: {input.shape} @ {vec.shape}: sizes {input.shape[1]} and "
+                         f"{vec.shape[0]} differ")
+    return matmul(input, vec)
+
+
+def dot(input, other):
+    """The inner product of two 1-D tensors of one size and dtype (``torch.dot``)"""
+    _ndim_check("dot", input, (1,), "1-D tensors (use matmul or mm for matrices)")
+    _ndim_check("dot", other, (1,), "1-D tensors (use matmul or mm for matrices)")
+    if input.shape != other.shape:
+        raise ShapeError(f"dot: sizes {input.shape[0]} and {other.shape[0]} differ")
+    if input.dtype != other.dtype:
+        raise DTypeError(f"dot: both vectors need the same dtype, got {input.dtype} and "
+                         f"{other.dtype}")
+    return matmul(input, other)
+
+
+def outer(input, vec2):
+    """The outer product of two 1-D tensors: out[i, j] = input[i] * vec2[j] (``torch.outer``)"""
+    _ndim_check("outer", input, (1,), "1-D tensors")
+    _ndim_check("outer", vec2, (1,), "1-D tensors")
+    return mul(reshape(input, (-1, 1)), reshape(vec2, (1, -1)))
+
+
+def addmm(input, mat1, mat2, beta=1, alpha=1):
+    """beta * input + alpha * (mat1 @ mat2), input broadcast to the product's shape
+    (``torch.addmm``; with beta = 0 the input is ignored, nan and inf too, as there)"""
+    prod_ = mm(mat1, mat2)
+    if not _is_tensor(input):
+        input = new_tensor(type(prod_), np.asarray(input, dtype=prod_.dtype), None)
+    try:
+        fits = np.broadcast_shapes(input.shape, prod_.shape) == prod_.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"addmm: input of shape {input.shape} cannot be broadcast to the "
+                         f"product's shape {prod_.shape}")
+    out = prod_ if alpha == 1 else mul(prod_, alpha)
+    if beta == 0:
+        return out
+    return add(input if beta == 1 else mul(input, beta), out)
+
+
+def _sort_axis(x, dim, op: str):
+    _ndim_check(op, x, range(64), "a Tensor")
+    return _one_axis(dim, x.ndim, op)
+
+
+def _argsort_array(a: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    """Stable: equal elements keep their order, in both directions (PyTorch's stable=True);
+    nan counts as the largest value, as there."""
+    if not descending:
+        return np.argsort(a, axis=axis, kind="stable")
+    n = a.shape[axis]
+    flipped = np.argsort(np.flip(a, axis), axis=axis, kind="stable")
+    return (n - 1 - np.flip(flipped, axis)).astype(np.int64)
+
+
+def argsort(x, dim: int = -1, descending: bool = False, *, stable: bool = False, axis=None):
+    """The indices that sort ``x`` along ``dim``: int64, no gradient; always a stable sort
+    (equal elements keep their order, as PyTorch's ``stable=True``)"""
+    dim = axis if axis is not None else dim
+    ax = _sort_axis(x, dim, "argsort")
+    if ax is None:
+        return new_tensor(type(x), np.zeros((), dtype=np.int64), None)
+    return new_tensor(type(x), _argsort_array(x._data, ax, bool(descending)).astype(np.int64),
+                      None)
+
+
+def sort(x, dim: int = -1, descending: bool = False, *, stable: bool = False, axis=None):
+    """``(values, indices)`` of ``x`` sorted along ``dim`` (a stable sort; nan last ascending,
+    first descending, as PyTorch); the values are gathered, so their gradient goes back to
+    the places they came from"""
+    indices = argsort(x, dim, descending, axis=axis)
+    if x.ndim == 0:
+        return ValuesIndices(reshape(x, ()), indices)
+    ax = _one_axis(axis if axis is not None else dim, x.ndim, "sort")
+    return ValuesIndices(gather(x, ax, indices), indices)
+
+
+def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    """``(values, indices)`` of the ``k`` largest (``largest=False``: smallest) elements along
+    ``dim``, as ``torch.topk``; always in sorted order, ties in index order; values gathered
+    (differentiable), indices int64"""
+    ax = _sort_axis(x, dim, "topk")
+    n = 1 if ax is None else x.shape[ax]
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
+        raise OutOfRangeError(f"topk: k must be an int in 0..{n} (the size of dimension {dim} "
+                              f"of shape {x.shape}), got {k!r}")
+    if ax is None:
+        return sort(x) if k else ValuesIndices(reshape(x, (1,))[0:0], new_tensor(
+            type(x), np.zeros(0, dtype=np.int64), None))
+    order = _argsort_array(x._data, ax, bool(largest))
+    idx = np.take(order, np.arange(int(k)), axis=ax).astype(np.int64)
+    return ValuesIndices(gather(x, ax, idx), new_tensor(type(x), idx, None))
+
+
+def index_select(x, dim: int, index):
+    """The slices of ``x`` at ``index`` (1-D integers, repeats allowed) along ``dim``
+    (``torch.index_select``); gradients of repeated rows add up"""
+    idx = index._data if _is_tensor(index) else np.asarray(index)
+    if idx.dtype.kind not in "iu" or idx.ndim > 1:
+        raise DTypeError(f"index_select: index must be a 1-D integer tensor, got dtype "
+                         f"{idx.dtype} and shape {idx.shape}")
+    idx = idx.reshape(-1).astype(np.int64)
+    ax = _sort_axis(x, dim, "index_select")
+    n = 1 if ax is None else x.shape[ax]
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise OutOfRangeError(f"index_select: index values must be in 0..{n - 1} along "
+                              f"dimension {dim} of a tensor of shape {x.shape}, got "
+                              f"{idx.min()}..{idx.max()}")
+    if ax is None:
+        if idx.size != 1:
+            raise ShapeError(f"index_select: a 0-d tensor takes one index, got {idx.size}")
+        return reshape(x, ())
+    return getitem(x, (slice(None),) * ax + (idx,))
+
+
+def masked_select(x, mask):
+    """The elements of ``x`` where the bool ``mask`` (broadcast with x) holds, as a 1-D tensor
+    (``torch.masked_select``)"""
+    m = mask._data if _is_tensor(mask) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise DTypeError(f"masked_select: the mask must be a bool tensor, got dtype {m.dtype}")
+    try:
+        shape = np.broadcast_shapes(x.shape, m.shape)
+    except ValueError:
+        raise ShapeError(f"masked_select: the mask of shape {m.shape} and the tensor of shape "
+                         f"{x.shape} cannot be broadcast together") from None
+    xb = x if x.shape == shape else expand(x, shape)
+    return getitem(xb, np.broadcast_to(m, shape))
+
+
+def nonzero(x, *, as_tuple: bool = False):
+    """The indices of the non-zero elements: an int64 tensor of shape (n, ndim), or
+    (``as_tuple=True``) one 1-D tensor per dimension (``torch.nonzero``)"""
+    _ndim_check("nonzero", x, range(64), "a Tensor")
+    a = x._data
+    if as_tuple:
+        return tuple(new_tensor(type(x), i.astype(np.int64), None)
+                     for i in np.nonzero(np.atleast_1d(a)))
+    return new_tensor(type(x), np.argwhere(a).astype(np.int64), None)
+
+
+def clamp_min(x, min):
+    """max(x, min) with clamp's gradient (``torch.clamp_min``)"""
+    return clamp(x, min=min)
+
+
+def clamp_max(x, max):
+    """min(x, max) with clamp's gradient (``torch.clamp_max``)"""
+    return clamp(x, max=max)
+
+
+def square(x):
+    """x * x (integers stay integers, as in PyTorch)"""
+    return mul(x, x)
+
+
+def reciprocal(x):
+    """1 / x (integers give floats, as in PyTorch)"""
+    return div(1.0, _float_input(x, "reciprocal"))
+
+
+def log2(x):
+    """log(x) / log(2)"""
+    return div(log(x), math.log(2.0))
+
+
+def log10(x):
+    """log(x) / log(10)"""
+    return div(log(x), math.log(10.0))
+
+
+def exp2(x):
+    """2 ** x, as exp(x log 2)"""
+    return exp(mul(_float_input(x, "exp2"), math.log(2.0)))
+
+
+def tan(x):
+    """sin(x) / cos(x)"""
+    x = _float_input(x, "tan")
+    return div(sin(x), cos(x))
+
+
+def concat(tensors, dim: int = 0, *, axis=None):
+    """``cat`` (PyTorch's alias)"""
+    return cat(tensors, dim if axis is None else axis, _op="concat")
+
+
+def _atleast(x, ndim: int):
+    if x.ndim >= ndim:
+        return x
+    if ndim == 1:
+        return reshape(x, (1,))
+    return reshape(x, (1, 1) if x.ndim == 0 else (1,) + x.shape)  # atleast_2d: (n,) -> (1, n)
+
+
+def hstack(tensors):
+    """Join along the columns: along dimension 0 for 1-D tensors, else 1 (``torch.hstack``)"""
+    ts = [_atleast(t_, 1) for t_ in _sequence_of_tensors(tensors, "hstack")]
+    return cat(ts, 0 if ts[0].ndim == 1 else 1, _op="hstack")
+
+
+def vstack(tensors):
+    """Join along the rows, 1-D tensors becoming rows (``torch.vstack``)"""
+    ts = [_atleast(t_, 2) for t_ in _sequence_of_tensors(tensors, "vstack")]
+    return cat(ts, 0, _op="vstack")
+
+
+def repeat_interleave(x, repeats, dim=None, *, output_size=None):
+    """Each element (``dim=None``: of the flattened tensor) or slice along ``dim`` repeated
+    ``repeats`` times (an int, or one count per slice), as ``torch.repeat_interleave``;
+    gradients of the copies add up"""
+    if dim is None:
+        x, dim = reshape(x, (-1,)), 0
+    ax = _sort_axis(x, dim, "repeat_interleave")
+    if ax is None:
+        x, ax = reshape(x, (1,)), 0
+    n = x.shape[ax]
+    if _is_tensor(repeats) or isinstance(repeats, (list, tuple, np.ndarray)):
+        counts = np.asarray(repeats._data if _is_tensor(repeats) else repeats)
+        if counts.dtype.kind not in "iu" or counts.ndim > 1 or counts.size not in (1, n):
+            raise ArgumentError(f"repeat_interleave: repeats must be an int or {n} int counts "
+                                f"(one per slice along dimension {dim}), got shape "
+                                f"{counts.shape} and dtype {counts.dtype}")
+        counts = counts.reshape(-1)
+    else:
+        counts = np.asarray([_int_arg(repeats, "repeats", "repeat_interleave")])
+    if counts.size and counts.min() < 0:
+        raise ArgumentError("repeat_interleave: repeats must be >= 0")
+    idx = np.repeat(np.arange(n), counts if counts.size == n else int(counts[0]))
+    return index_select(x, ax, idx)
+
+
+def multinomial(input, num_samples: int, replacement: bool = False, *, generator=None):
+    """``num_samples`` category indices per row of ``input`` (1-D, or 2-D: one row per
+    distribution), drawn with probability proportional to the row's non-negative weights
+    (they need not sum to 1), as ``torch.multinomial``: int64, no gradient. Without
+    replacement each row's indices are distinct (so num_samples <= the number of categories).
+    Draws from the library's generator (``manual_seed``) or ``generator``."""
+    from .random import get_rng
+
+    _ndim_check("multinomial", input, (1, 2), "a 1-D or 2-D tensor of weights")
+    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) \
+            or num_samples <= 0:
+        raise ArgumentError(f"multinomial: num_samples must be a positive int, got "
+                            f"{num_samples!r}")
+    w = np.asarray(input._data, dtype=np.float64)
+    rows = w.reshape(-1, w.shape[-1])
+    k = rows.shape[1]
+    if not np.isfinite(rows).all() or (rows < 0).any():
+        raise ArgumentError("multinomial: the weights must be finite and >= 0 (got inf, nan or "
+                            "a negative value)")
+    if rows.size == 0 or (rows.sum(axis=1) <= 0).any():
+        raise ArgumentError("multinomial: each row of weights needs a positive sum")
+    if not replacement and num_samples > k:
+        raise ArgumentError(f"multinomial: cannot draw {num_samples} samples without "
+                            f"replacement from {k} categories; pass replacement=True")
+    rng = get_rng(generator)
+    if replacement:
+        cdf = np.cumsum(rows, axis=1)
+        cdf /= cdf[:, -1:]
+        u = rng.random((rows.shape[0], int(num_samples)))
+        out = np.stack([np.searchsorted(c, v, side="right") for c, v in zip(cdf, u)])
+        out = np.minimum(out, k - 1)
+    else:  # the exponential race: the categories in order of w / E, E ~ Exp(1) (as PyTorch)
+        with np.errstate(divide="ignore"):
+            keys = rows / rng.exponential(size=rows.shape)
+        out = _argsort_array(keys, 1, True)[:, :int(num_samples)]
+    out = out.astype(np.int64)
+    return new_tensor(type(input), out if w.ndim == 2 else out[0], None)

@@ -846,7 +846,8 @@ class Tensor(TensorBase):
         return ops.matmul(self, other)
 
     def dot(self, other):
-        return ops.matmul(self, other)
+        """The inner product of two 1-D tensors, as PyTorch's (use @ for matrices)"""
+        return ops.dot(self, other)
 
     def softmax(self, axis=-1, *, dim=None, dtype=None):
         x = self if dtype is None else ops.astype(self, dtype)
@@ -886,6 +887,105 @@ class Tensor(TensorBase):
             return q.astype(np.result_type(self._data, other._data if isinstance(
                 other, TensorBase) else np.asarray(other)))
         return q
+
+    # --- PyTorch's names for common compositions (the ops live in ops.py) ---------------------
+
+    def t(self):
+        """The transpose of a 2-D tensor; 0-D and 1-D as they are"""
+        return ops.t(self)
+
+    def mm(self, mat2):
+        return ops.mm(self, mat2)
+
+    def bmm(self, mat2):
+        return ops.bmm(self, mat2)
+
+    def mv(self, vec):
+        return ops.mv(self, vec)
+
+    def outer(self, vec2):
+        return ops.outer(self, vec2)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return ops.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """``(values, indices)`` of the k largest (or smallest) elements along ``dim``"""
+        return ops.topk(self, k, dim, largest, sorted)
+
+    def sort(self, dim=-1, descending=False, *, stable=False):
+        """``(values, indices)`` sorted along ``dim`` (stable)"""
+        return ops.sort(self, dim, descending, stable=stable)
+
+    def argsort(self, dim=-1, descending=False, *, stable=False):
+        return ops.argsort(self, dim, descending, stable=stable)
+
+    def index_select(self, dim, index):
+        return ops.index_select(self, dim, index)
+
+    def masked_select(self, mask):
+        return ops.masked_select(self, mask)
+
+    def nonzero(self, *, as_tuple=False):
+        return ops.nonzero(self, as_tuple=as_tuple)
+
+    def clamp_min(self, min):
+        return ops.clamp_min(self, min)
+
+    def clamp_max(self, max):
+        return ops.clamp_max(self, max)
+
+    def square(self):
+        return ops.square(self)
+
+    def reciprocal(self):
+        return ops.reciprocal(self)
+
+    def log2(self):
+        return ops.log2(self)
+
+    def log10(self):
+        return ops.log10(self)
+
+    def exp2(self):
+        return ops.exp2(self)
+
+    def tan(self):
+        return ops.tan(self)
+
+    def isinf(self):
+        return ops.isinf(self)
+
+    def isfinite(self):
+        return ops.isfinite(self)
+
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        return ops.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return ops.multinomial(self, num_samples, replacement, generator=generator)
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False):
+        """Zeros of ``size``, of this tensor's dtype unless ``dtype`` is given"""
+        return zeros(*size, dtype=self.dtype if dtype is None else dtype,
+                     requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False):
+        return ones(*size, dtype=self.dtype if dtype is None else dtype,
+                    requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, requires_grad=False):
+        return empty(*size, dtype=self.dtype if dtype is None else dtype,
+                     requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, requires_grad=False):
+        return full(size, fill_value, dtype=self.dtype if dtype is None else dtype,
+                    requires_grad=requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, requires_grad=False):
+        """A copy of ``data``, of this tensor's dtype unless ``dtype`` is given (as PyTorch)"""
+        return tensor(data, dtype=self.dtype if dtype is None else dtype,
+                      requires_grad=requires_grad)
 
     # --- constructors (also module functions below) -------------------------------------------
 
@@ -1343,3 +1443,43 @@ def to_arguments(where: str, args, kwargs):
     if dtype is not None and type(dtype).__module__ == "torch":  # torch.float64 -> "float64"
         dtype = str(dtype).removeprefix("torch.")
     return dtype
+
+
+# --- PyTorch's names for common constructors -----------------------------------------------------
+
+
+def randperm(n: int, *, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0..n-1 (int64 unless ``dtype``), from the library's generator
+    (``manual_seed``) or ``generator``, as ``torch.randperm``"""
+    from .random import get_rng
+
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ArgumentError(f"randperm: n must be an int >= 0, got {n!r}")
+    arr = get_rng(generator).permutation(int(n))
+    return _made(arr.astype(np.int64 if dtype is None else resolve_dtype(dtype, "randperm")),
+                 requires_grad)
+
+
+def _like_float(t, dtype, op: str) -> np.dtype:
+    dt = t.dtype if dtype is None else resolve_dtype(dtype, op)
+    if dt.kind != "f":
+        raise DTypeError(f"{op}: draws floats; the tensor (or dtype=) is {dt}, so give "
+                         "dtype='float32'")
+    return dt
+
+
+def rand_like(t, *, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
+    """U(0, 1) draws of ``t``'s shape and (float) dtype"""
+    dt = _like_float(t, dtype, "rand_like")
+    return rand(*t.shape, generator=generator, dtype=dt, requires_grad=requires_grad)
+
+
+def randn_like(t, *, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
+    """N(0, 1) draws of ``t``'s shape and (float) dtype"""
+    dt = _like_float(t, dtype, "randn_like")
+    return randn(*t.shape, generator=generator, dtype=dt, requires_grad=requires_grad)
+
+
+def empty_like(t, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``t``'s shape and dtype (zeros: memory is never left uninitialised here)"""
+    return zeros_like(t, dtype=dtype, requires_grad=requires_grad)
