@@ -987,3 +987,31 @@ def test_train_mode_batchnorm_names_its_running_statistics():
         for _ in range(3):
             assert step(np.ones((5, 4), np.float32)).item() == pytest.approx(
                 model(Tensor(np.ones((5, 4), np.float32))).sum().item())
+
+
+zero_grad = list(range(5000))  # a global that shares its name with Optimizer.zero_grad
+
+
+def test_attribute_names_are_not_taken_for_globals_and_big_containers_are_checked_cheaply():
+    # opt.zero_grad() reads no global `zero_grad`: the jit walked this 5000-item list and refused
+    import types
+
+    def make():
+        cfg = types.SimpleNamespace(scale=1.0, vocab=list(range(2000)))
+        model = nn.Linear(4, 3)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(xb, yb):
+            loss = nn.cross_entropy(model(Tensor(xb)), yb) * cfg.scale
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step, cfg, list(model.parameters())
+
+    def change(state):
+        state.scale = 3.0
+
+    fn = _eager_and_jit(make, change)
+    assert fn.replays >= 2 and len(zero_grad) == 5000

@@ -57,6 +57,7 @@ What is replayed and what raises:
 
 from __future__ import annotations
 
+import dis
 import functools
 import gc
 import linecache
@@ -1462,9 +1463,12 @@ def _out_arrays(t):
 # while tracing) read from globals and closure cells, and what is reached from there through
 # dicts, lists, tuples and plain objects' attributes. Each check is (kind, holder, key, value):
 # ``_Program.valid`` reads holder[key] (or the cell, or the length) at every call and compares
-# it with the value at the end of the trace: by identity, numbers and strings by value.
+# it with the value at the end of the trace: by identity, numbers and strings by value. A big
+# container (more than _BIG entries: a vocabulary, a data set) is checked by identity and length
+# only, so an edit of one of its entries in place is not seen (docs/jit.md).
 _ITEM, _INDEX, _CELL, _LEN = range(4)
-_MAX_CHECKS = 1000  # more than this per replay would make the check cost what the replay saves
+_BIG = 64
+_MAX_CHECKS = 1000  # a bound on the work done before every replay
 
 
 def _global_checks(trace) -> list:
@@ -1484,6 +1488,9 @@ def _global_checks(trace) -> list:
         if t in _SCALARS or id(value) in seen or depth > 6:
             return
         seen.add(id(value))
+        if t in (dict, list) and len(value) > _BIG:
+            checks.append((_LEN, value, None, len(value)))  # (its identity: the holder's check)
+            return
         if t is dict:
             checks.append((_LEN, value, None, len(value)))
             for k, v in value.items():
@@ -1501,7 +1508,7 @@ def _global_checks(trace) -> list:
             visit(value.__dict__, name + ".__dict__", depth)
 
     def read(code, g, cells):
-        for n in code.co_names:  # global names, and attribute names that may shadow none
+        for n in _globals_read(code):
             if n in g:
                 checks.append((_ITEM, g, n, g[n]))
                 visit(g[n], n, 0)
@@ -1524,6 +1531,20 @@ def _global_checks(trace) -> list:
     except _Unsupported as e:
         raise JitError(f"jit: this step cannot be replayed: {e}") from None
     return checks
+
+
+_GLOBALS_READ: dict = {}
+
+
+def _globals_read(code) -> tuple:
+    """The global names ``code`` loads (not its attribute names: ``model.train()`` reads no
+    global called train)."""
+    names = _GLOBALS_READ.get(code)
+    if names is None:
+        names = _GLOBALS_READ[code] = tuple(dict.fromkeys(
+            i.argval for i in dis.get_instructions(code) if i.opname in ("LOAD_GLOBAL",
+                                                                          "LOAD_NAME")))
+    return names
 
 
 def _cell_value(cell):
