@@ -657,3 +657,15 @@ def test_an_optimizer_is_freed_without_the_cyclic_collector():
         assert ref() is None
     finally:
         gc.enable()
+
+
+def test_a_copied_group_is_a_dict_and_a_copied_optimizer_keeps_checked_groups():
+    import pickle
+
+    opt = adam_after_one_step()
+    group = opt.param_groups[0]
+    assert type(copy.copy(group)) is dict and type(copy.deepcopy(group)) is dict
+    twin = copy.deepcopy(opt)
+    assert isinstance(twin.param_groups[0], ParamGroup) and twin.param_groups[0]._owner() is twin
+    del opt
+    assert type(copy.copy(group)) is dict and type(pickle.loads(pickle.dumps(group))) is dict

@@ -430,3 +430,26 @@ def test_no_grad_and_inference_mode_decorate_with_or_without_parentheses():
     assert bare() is False and called() is False and tg.is_grad_enabled()
     with tg.inference_mode(False):
         assert (x * 2).requires_grad
+
+
+def test_review_fixes_for_the_pytorch_spellings():
+    # integer trunc division is exact (the float32 quotient lost digits past 2**24)
+    assert Tensor([16777217]).div(1, rounding_mode="trunc").tolist() == [16777217]
+    assert Tensor([-7, 7, -8]).div(2, rounding_mode="trunc").tolist() == [-3, 3, -4]
+    with pytest.raises(ZeroDivisionError):
+        Tensor([1, 2]).div(0, rounding_mode="trunc")
+    with pytest.raises(ZeroDivisionError):
+        Tensor([5]) // Tensor(np.array([False]))  # a False divisor is a zero too
+    assert Tensor([1.0, 2.0]).add([1.0, 2.0], alpha=2).tolist() == [3.0, 6.0]  # not the list x2
+    with pytest.raises(tg.ArgumentError, match="does not fit in 64 bits"):
+        Tensor([1]) + 2**70
+    y = Tensor([1.0])
+    assert y.to(copy=True) is not y and y.to() is y
+    with pytest.raises(DTypeError, match="mean: dtype must be a float dtype"):
+        y.mean(dtype="int64")
+    x = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    x.sign().backward(Tensor(np.array([np.inf, 1.0])))  # zeros, not inf * 0 = NaN
+    assert x.grad.tolist() == [0.0, 0.0]
+    namespace = {}
+    exec("from tinygrad_np import *", namespace)
+    assert not {"round", "sum", "max", "min", "abs", "pow"} & set(namespace)

@@ -5,6 +5,8 @@ defines ops and takes gradients of gradients; ``nn`` builds networks, ``optim`` 
 ``data`` feeds them, ``draw_graph`` shows them and ``gradcheck`` proves them.
 """
 
+import builtins as _builtins
+
 from . import autograd, data, errors, nn, ops, optim
 from ._modes import (
     detect_anomaly,
@@ -174,6 +176,7 @@ __version__ = "0.2.0"
 # file only, bool/int/float name dtypes; every other module keeps Python's builtins.
 long, int, float, double, half, bool = "int64", "int32", "float32", "float64", "float16", "bool"
 
-# ``from tinygrad_np import *`` must not replace Python's int, float and bool
+# ``from tinygrad_np import *`` must not replace Python's builtins (int, float, bool, and the
+# ops named like them: sum, max, min, abs, pow, round)
 __all__ = [name for name in dict(globals()) if not name.startswith("_")
-           and name not in ("int", "float", "bool", "annotations")]
+           and name not in dir(_builtins) and name != "annotations"]

@@ -208,6 +208,9 @@ def _kind(x) -> str:
 def _int_operand(x, other):
     if type(x) is int and _is_tensor(other) and other._data.dtype.kind in "iu":
         info = np.iinfo(other._data.dtype)
+        if not -(1 << 63) <= x < (1 << 64):
+            raise ArgumentError(f"the Python int {x} does not fit in 64 bits, so it cannot be "
+                                f"combined with an integer tensor ({other._data.dtype})")
         if not info.min <= x <= info.max:
             return np.asarray(x).astype(other._data.dtype)  # (the cast wraps around)
     return _as_operand(x, None)
@@ -644,7 +647,7 @@ def _rounding_binary(op: str, fn, ufunc, a, b):
     if any(_is_tensor(x) and x._data.dtype.kind == "f" for x in (a, b)):
         return _binary(op, fn, a, b)  # recorded: floats may require grad
     divisor = _data_of(b)
-    if np.asarray(divisor).dtype.kind in "iu" and not np.all(divisor):
+    if np.asarray(divisor).dtype.kind in "iub" and not np.all(divisor):
         raise DivisionByZeroError(f"{op}: integer division by zero (a divisor of shape "
                                   f"{np.shape(divisor)} holds a 0; NumPy would give 0); convert "
                                   "to float for inf/nan, or mask the zeros first")
@@ -668,8 +671,9 @@ def logical_not(x):
 
 
 def _zero_slope(ctx, g):
-    """The backward of a step function: 0 (its output still requires grad, as in PyTorch)."""
-    return g * 0
+    """The backward of a step function: 0 (its output still requires grad, as in PyTorch);
+    zeros, not g * 0, which is NaN where g is infinite."""
+    return np.zeros_like(_data_of(g))
 
 
 class Sign(Function):
@@ -1375,6 +1379,9 @@ def mean(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=
     """Mean over ``axis``; NaN for an empty selection (as PyTorch); ``dtype`` as for sum"""
     axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
     if dtype is not None:
+        if resolve_dtype(dtype, "mean").kind != "f":
+            raise DTypeError(f"mean: dtype must be a float dtype, got {dtype!r} (a mean of "
+                             "integers is not an integer)")
         x = astype(x, dtype)
     x = _float_input(x, "mean")
     return Mean.apply(x, axes=normalize_axis(axis, x.ndim, "mean"), keepdims=keepdims)
@@ -1405,7 +1412,7 @@ def _reduces_nothing(shape: tuple, axes) -> bool:
     (0, 3) along dimension 1 is fine (an empty result), along 0 it is not."""
     if axes is None:
         return math.prod(shape) == 0
-    return builtins.any(shape[a] == 0 for a in axes) and math.prod(shape) == 0
+    return builtins.any(shape[a] == 0 for a in axes)
 
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])

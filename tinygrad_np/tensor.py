@@ -84,7 +84,10 @@ class Tensor(TensorBase):
         entry = _ARRAY_FUNCTION_OPS.get(func)
         if entry is not None:
             op, allowed = entry
-            given = inspect.signature(func).bind(*args, **kwargs).arguments
+            try:
+                given = inspect.signature(func).bind(*args, **kwargs).arguments
+            except TypeError as e:  # an argument numpy's function itself does not take
+                raise ArgumentError(f"numpy.{func.__name__}: {e}") from None
             refused = [k for k in given if k not in allowed]
             if refused:
                 raise ArgumentError(
@@ -816,7 +819,8 @@ class Tensor(TensorBase):
         """PyTorch's ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (its
         dtype), positional or as keywords; the only device is the CPU"""
         dtype = to_arguments("Tensor.to", args, kwargs)
-        return self if dtype is None else ops.astype(self, dtype)
+        out = self if dtype is None else ops.astype(self, dtype)
+        return self.clone() if out is self and kwargs.get("copy") else out
 
     def type(self, dtype=None):
         return str(self.dtype) if dtype is None else ops.astype(self, dtype)
@@ -862,10 +866,10 @@ class Tensor(TensorBase):
 
     def add(self, other, *, alpha=1):
         """self + alpha * other (PyTorch's alpha)"""
-        return ops.add(self, other if alpha == 1 else other * alpha)
+        return ops.add(self, other if alpha == 1 else _scaled(other, alpha))
 
     def sub(self, other, *, alpha=1):
-        return ops.sub(self, other if alpha == 1 else other * alpha)
+        return ops.sub(self, other if alpha == 1 else _scaled(other, alpha))
 
     def mul(self, other):
         return ops.mul(self, other)
@@ -880,13 +884,14 @@ class Tensor(TensorBase):
         if rounding_mode != "trunc":
             raise ArgumentError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
                                 f"{rounding_mode!r}")
-        q = ops.trunc(ops.div(self, other))
-        other_kind = other._data.dtype.kind if isinstance(other, TensorBase) else \
-            np.asarray(other).dtype.kind
-        if self._data.dtype.kind in "iu" and other_kind in "iub":
-            return q.astype(np.result_type(self._data, other._data if isinstance(
-                other, TensorBase) else np.asarray(other)))
-        return q
+        b = other._data if isinstance(other, TensorBase) else np.asarray(other)
+        if self._data.dtype.kind in "iub" and b.dtype.kind in "iub":
+            # integers: exactly, from the floor quotient (the float quotient loses digits
+            # past 2**24); floor_divide refuses a zero divisor
+            q = ops.floor_divide(self, other)
+            inexact = (self._data % np.where(b == 0, 1, b) != 0) & ((self._data < 0) != (b < 0))
+            return new_tensor(Tensor, (q._data + inexact).astype(q._data.dtype), None)
+        return ops.trunc(ops.div(self, other))
 
     # --- PyTorch's names for common compositions (the ops live in ops.py) ---------------------
 
@@ -1397,6 +1402,12 @@ def randint(low=None, high=None, size=(), generator=None, dtype=np.int64) -> Ten
     size = _shape_args((size,) if isinstance(size, (int, np.integer)) else tuple(size),
                        "randint")
     return Tensor(get_rng(generator).integers(low, high, size=size).astype(_dtype(dtype)))
+
+
+def _scaled(other, alpha):
+    """alpha * other for add/sub's alpha: a tensor stays in the graph; a list is an array (a
+    list times an int would repeat it)."""
+    return ops.mul(other, alpha) if isinstance(other, TensorBase) else np.asarray(other) * alpha
 
 
 def _dtype(dtype):

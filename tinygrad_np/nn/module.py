@@ -57,7 +57,6 @@ def _members(module):
                 stack.extend((f"{name}.{k}", v) for k, v in reversed(items))
 
 
-# The device names PyTorch knows: ``to("cuda")`` is a device (refused here), not a dtype.
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 

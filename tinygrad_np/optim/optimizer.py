@@ -34,6 +34,7 @@ naming the parameter (pass ``model.named_parameters()`` for names), and no param
 
 from __future__ import annotations
 
+import copy
 import weakref
 
 import numpy as np
@@ -116,9 +117,22 @@ class ParamGroup(dict):
         self._owner, self._where = weakref.ref(owner), where
 
     def __reduce__(self):
-        # copy and pickle set a dict's items through __setitem__, before or after the slots:
-        # rebuild from the items, which were checked when they were set
-        return _rebuilt_group, (self._owner(), self._where, dict(self))
+        # pickle sets a dict's items through __setitem__, before or after the slots: rebuild
+        # from the items, which were checked when they were set; with no optimizer left, a dict
+        owner = self._owner()
+        if owner is None:
+            return dict, (dict(self),)
+        return _rebuilt_group, (owner, self._where, dict(self))
+
+    def __copy__(self) -> dict:  # a copy of one group is a plain dict, as PyTorch's groups are
+        return dict(self)
+
+    def __deepcopy__(self, memo):
+        owner = self._owner()
+        items = copy.deepcopy(dict(self), memo)
+        if owner is not None and id(owner) in memo:  # part of a copy of the whole optimizer
+            return ParamGroup(memo[id(owner)], self._where, items)
+        return items
 
     def _checked(self, changes: dict) -> dict:
         """``changes`` checked against the group they would make, in the kept types."""
