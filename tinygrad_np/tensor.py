@@ -735,7 +735,8 @@ class Tensor(TensorBase):
                                  "gradient; call it on .detach()")
             return new_tensor(Tensor, self._data.view(dt), None, stamp=shared_stamp(self))
         out = ops.reshape(self, *shape)
-        if self._data.size and not np.may_share_memory(out._data, self._data):
+        data = self._data  # (a row-major array always reshapes in place: no check needed)
+        if data.size and not data.flags.c_contiguous and not np.may_share_memory(out._data, data):
             raise ShapeError(f"view: a tensor of shape {self.shape} with strides "
                              f"{self._data.strides} (not contiguous, e.g. transposed) cannot be "
                              f"viewed as shape {out.shape} without a copy; use .reshape(...), "
@@ -889,7 +890,7 @@ class Tensor(TensorBase):
             # integers: exactly, from the floor quotient (the float quotient loses digits
             # past 2**24); floor_divide refuses a zero divisor
             q = ops.floor_divide(self, other)
-            inexact = (self._data % np.where(b == 0, 1, b) != 0) & ((self._data < 0) != (b < 0))
+            inexact = (self._data % b != 0) & ((self._data < 0) != (b < 0))
             return new_tensor(Tensor, (q._data + inexact).astype(q._data.dtype), None)
         return ops.trunc(ops.div(self, other))
 
