@@ -109,6 +109,33 @@ def test_toposort_orders_parents_first_and_visits_each_node_once():
         assert all(pos[id(p)] < pos[id(t)] for p in (t.grad_fn.parents if t.grad_fn else ()))
 
 
+def test_backward_runs_each_op_once_after_every_op_that_used_its_output():
+    calls = []
+
+    class Tap(tg.autograd.Function):  # the identity, noting when its backward runs
+        @staticmethod
+        def forward(ctx, x, name):
+            ctx.name = name
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            calls.append(ctx.name)
+            return g, None
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    a = Tap.apply(x, "a")
+    b = Tap.apply(a * 3, "b")  # a is used by b's input, by c, and by the final sum
+    c = Tap.apply(a, "c")
+    seen = []
+    a.register_hook(lambda g: seen.append(g.numpy().copy()))
+    (b * c + a).sum().backward()
+    assert sorted(calls[:2]) == ["b", "c"] and calls[2:] == ["a"]  # a's after both users
+    # d/dx of 3x * x + x = 6x + 1, and a's hook saw that complete gradient once
+    np.testing.assert_allclose(x.grad.numpy(), 6 * x.numpy() + 1)
+    assert len(seen) == 1 and np.allclose(seen[0], 6 * x.numpy() + 1)
+
+
 def test_graph_is_released_after_backward_without_gc_collect():
     gc.disable()
     try:

@@ -566,8 +566,8 @@ def gradient_flow(roots) -> Flow:
                 if all(x is None for x in g_all):
                     continue
                 g_all = engine._zeros_for_missing(ctx, node, g_all, False)
-            local: dict = {}
-            engine._backward_node(ctx, node, g_all, local, False, False, set(), [], None)
+            local: dict = {}  # (this walk keeps its own order: the engine's queue is not used)
+            engine._backward_node(ctx, node, g_all, local, [], {}, False, False, set(), [], None)
             for inp, gi in local.items():
                 data = gi._data if isinstance(gi, Tensor) else np.asarray(gi)
                 edges[(id(inp), id(node))] = data

@@ -1,7 +1,8 @@
 """Backward: walk the recorded graph, compute every gradient, then write them.
 
-``run_backward`` is the whole engine. It orders the graph once (``toposort``, iterative: a
-100,000-op chain works), pops each node's gradient from a dict, runs the hooks, calls the op's
+``run_backward`` is the whole engine. It takes the recorded ops latest first, from a heap keyed
+by the number each op got when it ran (as PyTorch's engine orders its ready queue; iterative, so
+a 100,000-op chain works), pops each node's gradient from a dict, runs the hooks, calls the op's
 backward and checks what comes back (one gradient per input, of a shape that fits and a
 floating dtype), summing a broadcast gradient back to its input's shape. Nothing is written
 while it walks: only when every gradient is known are the leaves' ``.grad`` updated, under one
@@ -16,6 +17,7 @@ same formulas on Tensors, with grad mode on, so the gradients carry a graph of t
 from __future__ import annotations
 
 import threading
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -125,54 +127,68 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
     if tracer is not None:  # tinygrad_np.jit is recording a step: it compiles this backward
         tracer.on_backward(roots, seeds, create_graph=create_graph, inputs=inputs,
                            accumulate=accumulate, foreign=foreign)
-    order = toposort(*roots)
-    wanted = None if inputs is None else set(inputs)
-    needed = None if wanted is None else _leading_to(order, wanted)
-    grads: dict = {}
-    for r, s in zip(roots, seeds):
-        grads[r] = s if r not in grads else grads[r] + s
+    wanted = needed = None
+    if inputs is not None:
+        wanted = set(inputs)
+        needed = _leading_to(toposort(*roots), wanted)
     anomaly = _modes.state.anomaly
+    rebased = _fn._rebased
     foreign = set(foreign)
+    # The walk takes the op recorded last first (PyTorch's engine orders its ready queue by
+    # the same sequence number): every op that used a tensor was recorded after it, so when a
+    # tensor comes up its gradient is complete. No ordering pass over the graph is needed, and
+    # the leaves are never visited: their gradients wait in ``grads`` until the end.
+    grads: dict = {}
+    queue: list = []  # (-ctx.seq, output): a heap, the latest op on top
+    multi: dict = {}  # ctx of a multi-output op -> its outputs that received a gradient
+    for r, s in zip(roots, seeds):
+        if needed is not None and r not in needed:
+            continue
+        prev = grads.get(r)
+        if prev is None:
+            grads[r] = s
+            if r._ctx is not None:
+                _queue(r, queue, multi)
+        else:
+            grads[r] = prev + s
     results, retained, done = {}, {}, []
-    multi: dict = {}  # ctx of a multi-output op -> [gradients so far, outputs still to visit]
-    siblings = None  # multi-output op -> how many of its outputs the walk visits (made once)
-    for node in reversed(order):
+    while queue:
+        node = heappop(queue)[1]
         ctx = node._ctx
-        g = grads.pop(node, None)
-        if g is not None:
+        g = grads.pop(node)
+        if ctx.n_outputs == 1:
             if node._hooks:
                 g = _run_hooks(node, g, create_graph, foreign)
             if wanted is None:
-                if ctx is None:
-                    results[node] = g
-                    continue
                 if node._retain:
                     retained[node] = g
             elif node in wanted:
                 results[node] = g
-        if ctx is None:
-            continue
-        if ctx.n_outputs == 1:
-            if g is None or (needed is not None and node not in needed):
-                continue
             g_all = (g,)
-        else:  # run the op's backward once, when its last output has its gradient
-            entry = multi.get(ctx)
-            if entry is None:
-                if siblings is None:
-                    siblings = _siblings_in(order)
-                entry = multi[ctx] = [[None] * ctx.n_outputs, siblings[ctx]]
-            if g is not None:
-                entry[0][node._index] = g
-            entry[1] -= 1
-            if entry[1]:
-                continue
-            g_all = multi.pop(ctx)[0]
-            if all(x is None for x in g_all) or (needed is not None and node not in needed):
-                continue
+        else:  # every output of the op has its gradient now: run its backward once
+            g_all = [None] * ctx.n_outputs
+            for out in multi.pop(ctx):
+                go = g if out is node else grads.pop(out)
+                if out._hooks:
+                    go = _run_hooks(out, go, create_graph, foreign)
+                if wanted is None:
+                    if out._retain:
+                        retained[out] = go
+                elif out in wanted:
+                    results[out] = go
+                prev = g_all[out._index]  # (an output and its stand-in: both count)
+                g_all[out._index] = go if prev is None else prev + go
             if ctx.materialize_grads:
                 g_all = _zeros_for_missing(ctx, node, g_all, create_graph)
-        _backward_node(ctx, node, g_all, grads, create_graph, anomaly, foreign, done, needed)
+        if rebased:
+            _inputs_as_used(ctx)
+        _backward_node(ctx, node, g_all, grads, queue, multi, create_graph, anomaly, foreign,
+                       done, needed)
+    for node, g in grads.items():  # what is left are the leaves, each gradient complete
+        if node._hooks:
+            g = _run_hooks(node, g, create_graph, foreign)
+        if wanted is None or node in wanted:
+            results[node] = g
 
     if wanted is not None and not allow_unused:
         unused = [i for i, t in enumerate(inputs) if t not in results]
@@ -199,6 +215,20 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
     if tracer is not None:
         tracer.after_backward()
     return results
+
+
+def _queue(node, queue: list, multi: dict) -> None:
+    """Put the op that made ``node`` in the walk's queue (once, for a multi-output op)."""
+    ctx = node._ctx
+    if ctx.n_outputs == 1:
+        heappush(queue, (-ctx.seq, node))
+        return
+    outputs = multi.get(ctx)
+    if outputs is None:
+        multi[ctx] = [node]
+        heappush(queue, (-ctx.seq, node))
+    else:
+        outputs.append(node)
 
 
 def _leading_to(order: list, wanted: set) -> set:
@@ -247,7 +277,8 @@ def _run_hooks(node, g, tensor_mode: bool, foreign: set):
     return g
 
 
-def _backward_node(ctx, node, g_all, grads, tensor_mode, anomaly, foreign, done, needed):
+def _backward_node(ctx, node, g_all, grads, queue, multi, tensor_mode, anomaly, foreign, done,
+                   needed):
     """Run one op's backward and add what it returns into ``grads``."""
     if ctx.freed or ctx.stamp != _fn._last_write or ctx.checksums is not None:
         _check_saved(ctx, node)
@@ -282,7 +313,12 @@ def _backward_node(ctx, node, g_all, grads, tensor_mode, anomaly, foreign, done,
         if anomaly:
             _check_grad(ctx, node, inp, gi)
         prev = grads.get(inp)
-        grads[inp] = gi if prev is None else prev + gi
+        if prev is None:
+            grads[inp] = gi
+            if inp._ctx is not None:
+                _queue(inp, queue, multi)
+        else:
+            grads[inp] = prev + gi
 
 
 def _check_saved(ctx, node) -> None:

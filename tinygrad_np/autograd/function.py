@@ -80,6 +80,9 @@ _last_write = 0  # the clock reading of the most recent tracked write, anywhere
 _rebased = False  # True once an in-place op was recorded (the walk then checks each edge)
 _view_edits = False  # True once one was recorded on memory that views share (ops then check)
 
+# every recorded op's number, in the order they ran: backward takes the latest first
+_sequence = itertools.count()
+
 # ``tinygrad_np.jit`` sets this while it records a step (None otherwise: one global read per op)
 _tracer = None
 
@@ -150,9 +153,9 @@ class Context:
     ``save_for_backward(*values)`` in forward, ``saved_tensors`` in backward;
     ``needs_input_grad[i]`` says whether input i needs a gradient; any other attribute
     (``ctx.axis = axis``) can be set in forward and read in backward. The engine's fields:
-    ``fn`` (the Function), ``inputs``, ``attrs`` (forward's keyword arguments), ``stamp`` (the
-    write clock at forward), ``frame`` (the module call it ran in), ``trace`` (the user's line,
-    under detect_anomaly), ``freed``.
+    ``fn`` (the Function), ``inputs``, ``attrs`` (forward's keyword arguments), ``seq`` (its
+    place in the order ops were recorded), ``stamp`` (the write clock at forward), ``frame``
+    (the module call it ran in), ``trace`` (the user's line, under detect_anomaly), ``freed``.
     """
 
     # defaults every op shares, overridden per instance only where an op differs
@@ -298,6 +301,7 @@ class Function:
         if record:
             out._requires_grad = True
             out._ctx = ctx
+            ctx.seq = next(_sequence)
             ctx.stamp = _last_write
             ctx.frame = state.frame
             ctx.arrays = arrays  # so backward can tell an input given a new array (t.data = a)
@@ -389,6 +393,7 @@ def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
         made.append(out)
     ctx.n_outputs = len(made)
     if record:
+        ctx.seq = next(_sequence)
         ctx.stamp = _last_write
         ctx.frame = state.frame
         ctx.outputs = tuple(weakref.ref(o) for o in made)
