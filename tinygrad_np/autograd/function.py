@@ -252,8 +252,6 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         state = _state
-        grad_on = state.grad_enabled
-        record = False
         proto = None
         needs = []
         arrays = []  # what an array-mode forward receives
@@ -261,9 +259,7 @@ class Function:
             if isinstance(a, TensorBase):
                 if proto is None:
                     proto = a
-                need = grad_on and a._requires_grad
-                record = record or need
-                needs.append(need)
+                needs.append(a._requires_grad)
                 arrays.append(a._data)
             else:
                 needs.append(False)
@@ -272,7 +268,8 @@ class Function:
             _check_views(cls, args, state)
         ctx = Context()
         ctx.fn = cls
-        ctx.needs_input_grad = tuple(needs)
+        record = state.grad_enabled and True in needs
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         if record:
             ctx.inputs, ctx.attrs = args, kwargs
         if not cls.array_mode:
