@@ -40,6 +40,27 @@ def test_nll_loss_value_and_gradient():
         nn.nll_loss(x, LABELS, reduction="avg")
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int8, np.uint8, np.uint64])
+def test_cross_entropy_checks_labels_of_every_integer_dtype(dtype):
+    x = t64(Z)  # 6 rows, 4 classes
+    good = np.array([0, 1, 2, 3, 3, 0], dtype=dtype)
+    ref = nn.cross_entropy(x, good.astype(np.int64)).item()
+    assert nn.cross_entropy(x, good).item() == pytest.approx(ref, rel=1e-12)
+    with pytest.raises(OutOfRangeError, match="label 4 is out of range for 4 classes"):
+        nn.cross_entropy(x, np.array([0, 1, 4, 3, 3, 0], dtype=dtype))
+    if np.dtype(dtype).kind == "i":  # a negative label is refused, not read from the end
+        with pytest.raises(OutOfRangeError, match="label -1 is out of range"):
+            nn.cross_entropy(x, np.array([0, -1, 2, 3, 3, 0], dtype=dtype))
+        ignored = np.array([0, -100 if np.dtype(dtype).itemsize > 1 else -1, 2, 3, 3, 0], dtype)
+        kept = nn.cross_entropy(x, ignored, ignore_index=int(ignored[1]), reduction="sum")
+        expected = nn.cross_entropy(x, good.astype(np.int64), reduction="none").data
+        assert kept.item() == pytest.approx(expected.sum() - expected[1], rel=1e-12)
+    # an ignore_index that is a class: that class's rows count for nothing
+    loss = nn.cross_entropy(x, good, ignore_index=3, reduction="sum").item()
+    per = nn.cross_entropy(x, good.astype(np.int64), reduction="none").data
+    assert loss == pytest.approx(per[good != 3].sum(), rel=1e-12)
+
+
 def test_mse_loss():
     p, y = t64([[1.0, 2.0], [3.0, 5.0]]), np.array([[1.0, 0.0], [0.0, 1.0]])
     assert nn.mse_loss(p, y).item() == pytest.approx((0 + 4 + 9 + 16) / 4)

@@ -2622,23 +2622,8 @@ def _targets(op: str, logits, target, weight, ignore_index: int, label_smoothing
                     "class dimension is the second)" if Z.ndim > 2 else "")
             raise ShapeError(f"{op}: integer labels must have shape {expected} for logits of "
                              f"shape {Z.shape}, got {T.shape}{hint}")
-        ignore = None
-        # (the ufuncs' reduce: T.min() and T.max() go through a Python function each)
-        low, high = (np.minimum.reduce(T, axis=None), np.maximum.reduce(T, axis=None)) \
-            if T.size else (0, 0)
-        if ignore_index is not None and (low <= ignore_index <= high):
-            ignore = T == ignore_index
-            if not ignore.any():
-                ignore = None
-        valid = T if ignore is None else T[~ignore]
-        if ignore is not None and valid.size:
-            low, high = valid.min(), valid.max()
-        if valid.size and (low < 0 or high >= C):
-            bad = valid[(valid < 0) | (valid >= C)][0]
-            raise OutOfRangeError(f"{op}: label {bad} is out of range for {C} classes (logits "
-                                  f"shape {Z.shape}); labels must be 0..{C - 1}"
-                                  + ("" if ignore_index is None else
-                                     f" or ignore_index={ignore_index}"))
+        ignore = None if _all_classes(T, C, ignore_index) else \
+            _ignored_labels(op, T, C, Z.shape, ignore_index)
         return _Targets(T if T.dtype == np.int64 else T.astype(np.int64), None, w, ignore,
                         label_smoothing, C)
     if T.dtype.kind == "f":
@@ -2651,6 +2636,37 @@ def _targets(op: str, logits, target, weight, ignore_index: int, label_smoothing
         return _Targets(None, T.astype(Z.dtype, copy=False), w, None, label_smoothing, C)
     raise DTypeError(f"{op}: targets must be integer labels or float class probabilities, got "
                      f"dtype {T.dtype} (shape {T.shape})")
+
+
+def _all_classes(T: np.ndarray, C: int, ignore_index) -> bool:
+    """Whether every label is a class, 0..C-1, and none can be ``ignore_index``: the usual case,
+    checked in one pass (read as unsigned, a negative label is larger than any class)."""
+    if not T.size or (ignore_index is not None and 0 <= ignore_index < C):
+        return False
+    return int(np.maximum.reduce(T.view(f"u{T.itemsize}"), axis=None)) < C
+
+
+def _ignored_labels(op: str, T: np.ndarray, C: int, shape: tuple, ignore_index):
+    """The mask of labels equal to ``ignore_index`` (None if there are none); any other label
+    outside 0..C-1 raises."""
+    # (the ufuncs' reduce: T.min() and T.max() go through a Python function each)
+    low, high = (np.minimum.reduce(T, axis=None), np.maximum.reduce(T, axis=None)) \
+        if T.size else (0, 0)
+    ignore = None
+    if ignore_index is not None and (low <= ignore_index <= high):
+        ignore = T == ignore_index
+        if not ignore.any():
+            ignore = None
+    valid = T if ignore is None else T[~ignore]
+    if ignore is not None and valid.size:
+        low, high = valid.min(), valid.max()
+    if valid.size and (low < 0 or high >= C):
+        bad = valid[(valid < 0) | (valid >= C)][0]
+        raise OutOfRangeError(f"{op}: label {bad} is out of range for {C} classes (logits "
+                              f"shape {shape}); labels must be 0..{C - 1}"
+                              + ("" if ignore_index is None else
+                                 f" or ignore_index={ignore_index}"))
+    return ignore
 
 
 def _check_reduction(reduction: str, op: str) -> None:
