@@ -2167,7 +2167,6 @@ class Linear(Function):
             return y
         if bias.dtype == y.dtype and bias.shape == y.shape[-1:]:
             y += bias  # into the fresh product: one array fewer per layer (PyTorch's addmm)
-            ctx.stash = y.ndim == 2  # fast_backward sums the bias gradient's rows itself
             return y
         return y + bias
 
@@ -2181,13 +2180,6 @@ class Linear(Function):
             gw = (x.T @ g) if x.ndim == 2 else (
                 x.reshape(-1, x.shape[-1]).T @ g.reshape(-1, g.shape[-1]))
         return gx, gw, (g if len(need) > 2 and need[2] else None)
-
-    @staticmethod
-    def fast_backward(ctx, g):
-        gx, gw, gb = Linear.backward(ctx, g)
-        if gb is not None and ctx.stash:  # (not left to the engine's broadcast rule: quicker)
-            gb = _kernels.sum_rows(g)
-        return gx, gw, gb
 
 
 class Einsum(Function):
