@@ -4,8 +4,8 @@
 shows itself inline in Jupyter. The work is split in two, so each half can be read and tested
 alone:
 
-- ``trace`` walks the graph with ``toposort``, the same iterative traversal ``backward`` uses
-  (no recursion, so a 100,000-op chain draws), and returns plain ``Node``/edge/``Cluster``
+- ``trace`` walks the graph with ``toposort``, an iterative depth-first traversal (no
+  recursion, so a 100,000-op chain draws), and returns plain ``Node``/edge/``Cluster``
   records: what to draw, not how.
 - ``to_digraph`` styles those records: labels, colours, module clusters, a gradient legend.
 
