@@ -142,40 +142,20 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
     queue: list = []  # (-ctx.seq, output): a heap, the latest op on top
     multi: dict = {}  # ctx of a multi-output op -> its outputs that received a gradient
     for r, s in zip(roots, seeds):
-        if needed is not None and r not in needed:
-            continue
-        prev = grads.get(r)
-        if prev is None:
-            grads[r] = s
-            if r._ctx is not None:
-                _queue(r, queue, multi)
-        else:
-            grads[r] = prev + s
+        if needed is None or r in needed:
+            _receive(r, s, grads, queue, multi)
     results, retained, done = {}, {}, []
     while queue:
         node = heappop(queue)[1]
         ctx = node._ctx
         g = grads.pop(node)
         if ctx.n_outputs == 1:
-            if node._hooks:
-                g = _run_hooks(node, g, create_graph, foreign)
-            if wanted is None:
-                if node._retain:
-                    retained[node] = g
-            elif node in wanted:
-                results[node] = g
-            g_all = (g,)
+            g_all = (_complete(node, g, wanted, results, retained, create_graph, foreign),)
         else:  # every output of the op has its gradient now: run its backward once
             g_all = [None] * ctx.n_outputs
             for out in multi.pop(ctx):
-                go = g if out is node else grads.pop(out)
-                if out._hooks:
-                    go = _run_hooks(out, go, create_graph, foreign)
-                if wanted is None:
-                    if out._retain:
-                        retained[out] = go
-                elif out in wanted:
-                    results[out] = go
+                go = _complete(out, g if out is node else grads.pop(out), wanted, results,
+                               retained, create_graph, foreign)
                 prev = g_all[out._index]  # (an output and its stand-in: both count)
                 g_all[out._index] = go if prev is None else prev + go
             if ctx.materialize_grads:
@@ -217,18 +197,39 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
     return results
 
 
-def _queue(node, queue: list, multi: dict) -> None:
-    """Put the op that made ``node`` in the walk's queue (once, for a multi-output op)."""
-    ctx = node._ctx
+def _complete(t, g, wanted, results: dict, retained: dict, tensor_mode: bool, foreign: set):
+    """``t``'s gradient ``g`` is complete: run its hooks, keep it if it was asked for (``inputs``
+    of grad(), or ``retain_grad()``), and return it for the op that made ``t``."""
+    if t._hooks:
+        g = _run_hooks(t, g, tensor_mode, foreign)
+    if wanted is None:
+        if t._retain:
+            retained[t] = g
+    elif t in wanted:
+        results[t] = g
+    return g
+
+
+def _receive(t, g, grads: dict, queue: list, multi: dict) -> None:
+    """Add ``g`` to the gradient ``t`` has so far; at its first one, put the op that made ``t``
+    in the walk's queue (once, for a multi-output op)."""
+    prev = grads.get(t)
+    if prev is not None:
+        grads[t] = prev + g
+        return
+    grads[t] = g
+    ctx = t._ctx
+    if ctx is None:  # a leaf: its gradient waits for the commit
+        return
     if ctx.n_outputs == 1:
-        heappush(queue, (-ctx.seq, node))
+        heappush(queue, (-ctx.seq, t))
         return
     outputs = multi.get(ctx)
     if outputs is None:
-        multi[ctx] = [node]
-        heappush(queue, (-ctx.seq, node))
+        multi[ctx] = [t]
+        heappush(queue, (-ctx.seq, t))
     else:
-        outputs.append(node)
+        outputs.append(t)
 
 
 def _leading_to(order: list, wanted: set) -> set:
@@ -312,13 +313,7 @@ def _backward_node(ctx, node, g_all, grads, queue, multi, tensor_mode, anomaly, 
                 foreign.add(id(gi))  # a user's array may be saved somewhere: never adopt it
         if anomaly:
             _check_grad(ctx, node, inp, gi)
-        prev = grads.get(inp)
-        if prev is None:
-            grads[inp] = gi
-            if inp._ctx is not None:
-                _queue(inp, queue, multi)
-        else:
-            grads[inp] = prev + gi
+        _receive(inp, gi, grads, queue, multi)
 
 
 def _check_saved(ctx, node) -> None:
