@@ -16,7 +16,15 @@ import numpy as np
 from . import ops
 from ._modes import get_default_dtype, resolve_dtype, state
 from .autograd import engine
-from .autograd.function import TensorBase, new_tensor, note_write, op_name, shared_stamp, version
+from .autograd.function import (
+    TensorBase,
+    moved,
+    new_tensor,
+    note_write,
+    op_name,
+    shared_stamp,
+    version,
+)
 from .errors import ArgumentError, DTypeError, GraphError, ShapeError
 
 
@@ -1167,6 +1175,9 @@ def _in_place(self, op, other, ufunc, what: str, writeback: bool = False):
         )
     old = new_tensor(Tensor, self._data, self._ctx, self._index, shared_stamp(self))
     old._requires_grad = self._requires_grad
+    # hooks registered so far belong to the old value (as PyTorch's); retain_grad() follows
+    # the tensor to its new value
+    old._hooks, self._hooks = self._hooks, None
     if other is self:  # y += y: both operands are the old value (self is about to be the new)
         other = old
     if writeback:  # x[i] op= v: the view's new values go back where they came from
@@ -1180,9 +1191,13 @@ def _in_place(self, op, other, ufunc, what: str, writeback: bool = False):
     _check_fits(self, new._data, what)
     ctx = new._ctx
     if ctx is not None and any(s is self._data for s in ctx.saved_tensors):
-        # the op needs the old values: they move to a private copy that its record keeps
+        # the op needs the old values: they move to a private copy that its record keeps, and
+        # so does the record of the op that made them if it saved its output (x / w does);
+        # an op that used them before gets the copy at backward (engine._inputs_as_used)
         old._data, old._stamp = self._data.copy(), None
-        ctx.saved_tensors = tuple(old._data if s is self._data else s for s in ctx.saved_tensors)
+        ctx.saved_tensors = moved(ctx.saved_tensors, self._data, old._data)
+        if old._ctx is not None:
+            old._ctx.saved_tensors = moved(old._ctx.saved_tensors, self._data, old._data)
     np.copyto(self._data, new._data, casting="same_kind")
     if ctx is not None:
         ctx.saved_tensors = tuple(self._data if s is new._data else s for s in ctx.saved_tensors)

@@ -72,6 +72,15 @@ def _inputs_as_used(ctx: Context) -> None:
     fixed = tuple(_as_of(a, ctx.stamp) if isinstance(a, TensorBase) else a for a in inputs)
     if any(f is not a for f, a in zip(fixed, inputs)):
         ctx.inputs = fixed
+        arrays = ctx.arrays
+        if arrays is None:
+            return
+        for i, (f, a) in enumerate(zip(fixed, inputs)):
+            # the old values moved to a private copy when the edit's own record needed them:
+            # what this op saved of that input is the copy
+            if f is not a and arrays[i] is a._data and f._data is not a._data:
+                ctx.saved_tensors = _fn.moved(ctx.saved_tensors, a._data, f._data)
+                arrays[i] = f._data
 
 
 def _as_of(t, stamp: int):
@@ -162,6 +171,9 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
                 g_all = _zeros_for_missing(ctx, node, g_all, create_graph)
         if rebased:
             _inputs_as_used(ctx)
+        if needed is not None and not any(isinstance(p, TensorBase) and p in needed
+                                          for p in ctx.inputs):
+            continue  # nothing asked for lies below (grad() of an intermediate): skip the op
         _backward_node(ctx, node, g_all, grads, queue, multi, create_graph, anomaly, foreign,
                        done, needed)
     for node, g in grads.items():  # what is left are the leaves, each gradient complete

@@ -147,6 +147,13 @@ class _Output:
         self.index, self.data = index, data
 
 
+def moved(saved: tuple, old: np.ndarray, new: np.ndarray) -> tuple:
+    """``saved`` (what an op saved for backward) with the array ``old`` replaced by ``new``,
+    also where it stands for one of the op's outputs."""
+    return tuple(new if s is old else _Output(s.index, new)
+                 if isinstance(s, _Output) and s.data is old else s for s in saved)
+
+
 class Context:
     """What one op call keeps for its backward: ``ctx`` in ``forward`` and ``backward``.
 
