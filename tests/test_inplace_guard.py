@@ -332,6 +332,30 @@ def test_old_values_moved_aside_by_an_in_place_op_reach_every_op_that_saved_them
     np.testing.assert_allclose(HW.numpy(), hw.numpy(), rtol=1e-12)
 
 
+def test_in_place_edits_of_a_power_or_a_quotient_are_recorded_as_pytorch():
+    """x ** 3 and x / w keep their inputs, not their output (as PyTorch), so editing the
+    result in place is recorded; the output is kept only for the exponent's gradient."""
+    torch = pytest.importorskip("torch")
+    a, b = np.array([0.5, -1.0, 2.0]), np.array([1.5, 2.0, -0.5])
+    for f in (lambda x, w: x ** 3, lambda x, w: x / w):
+        grads = []
+        for lib in (tg, torch):
+            x, w = (lib.tensor(d.copy(), requires_grad=True) for d in (a, b))
+            y = f(x, w)
+            y.add_(1)
+            y.mul_(2)
+            (y * y).sum().backward()
+            grads.append([t.grad.numpy() if lib is tg else t.grad.detach().numpy()
+                          for t in (x, w) if t.grad is not None])
+        for o, t in zip(*grads):
+            np.testing.assert_allclose(o, t, rtol=1e-12)
+    x = leaf(3)
+    y = x.abs() ** x  # the exponent needs a gradient: the output is saved, and an edit raises
+    y += 1
+    with raises_naming("backward of pow", "its output", "modified in place"):
+        y.sum().backward()
+
+
 def test_a_hook_registered_before_an_in_place_edit_stays_with_the_old_value():
     """As PyTorch: y's hook sees the gradient of the value it was registered on (3 here, from
     a = y + 1 and the add_'s pass-through), and retain_grad() follows the tensor."""

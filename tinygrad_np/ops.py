@@ -372,21 +372,23 @@ class Mul(Function):
 
 
 class Div(Function):
-    """a / b            da = g / b            db = -g * y / b"""
+    """a / b            da = g / b            db = -g * a / b^2
+
+    The inputs are saved, not the output (as PyTorch): an in-place edit of the quotient
+    (y = a / b; y *= 2) leaves what backward needs as it was."""
 
     array_mode = True
 
     @staticmethod
     def forward(ctx, a, b):
-        y = a / b
-        ctx.save_for_backward(b, y if ctx.needs_input_grad[1] else None)
-        return y
+        ctx.save_for_backward(b, a if ctx.needs_input_grad[1] else None)
+        return a / b
 
     @staticmethod
     def backward(ctx, g):
-        b, y = ctx.saved_tensors
+        b, a = ctx.saved_tensors
         need = ctx.needs_input_grad
-        return (g / b if need[0] else None), (-g * y / b if need[1] else None)
+        return (g / b if need[0] else None), (-g * a / (b * b) if need[1] else None)
 
 
 class Pow(Function):
@@ -398,7 +400,8 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, base, exponent):
         y = base**exponent
-        ctx.save_for_backward(base, exponent, y)
+        # the output only for db: x ** 3 saves x alone, so y = x ** 3; y += 1 is recorded
+        ctx.save_for_backward(base, exponent, y if ctx.needs_input_grad[1] else None)
         return y
 
     @staticmethod
