@@ -136,6 +136,27 @@ def test_backward_runs_each_op_once_after_every_op_that_used_its_output():
     assert len(seen) == 1 and np.allclose(seen[0], 6 * x.numpy() + 1)
 
 
+def test_two_tensors_sharing_one_record_both_pass_their_gradients():
+    import copy
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * 2
+    y2 = copy.copy(y)  # another tensor object with y's record
+    (y * y2 * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 24 * x.numpy())
+
+
+@pytest.mark.parametrize("dtype, big", [(np.float16, 300.0), (np.float32, 1e20),
+                                         (np.float32, 1e-25)])
+def test_the_divisors_gradient_does_not_overflow_where_the_quotient_does_not(dtype, big):
+    """d(a / b)/db = -(a / b) / b, as PyTorch computes it: a / b^2 overflows (300^2 in
+    float16, 1e40 in float32) or underflows where the answer is an ordinary number."""
+    a = Tensor(np.array([big], dtype), requires_grad=True)
+    b = Tensor(np.array([big], dtype), requires_grad=True)
+    (a / b).sum().backward()
+    np.testing.assert_allclose(b.grad.numpy(), [-1.0 / big], rtol=1e-3)
+
+
 def test_graph_is_released_after_backward_without_gc_collect():
     gc.disable()
     try:

@@ -983,7 +983,7 @@ class _Trace:
             self.keep.append(r)
             grads[r] = slot if r not in grads else self.add(grads[r], slot)
         results, retained = {}, {}
-        for node in reversed(_engine.toposort(*roots)):
+        for node in _engine.walk_order(*roots):
             ctx = node._ctx
             g = grads.pop(node, None)
             if g is not None:

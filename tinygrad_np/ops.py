@@ -372,7 +372,7 @@ class Mul(Function):
 
 
 class Div(Function):
-    """a / b            da = g / b            db = -g * a / b^2
+    """a / b            da = g / b            db = -g * (a / b) / b
 
     The inputs are saved, not the output (as PyTorch): an in-place edit of the quotient
     (y = a / b; y *= 2) leaves what backward needs as it was."""
@@ -388,7 +388,8 @@ class Div(Function):
     def backward(ctx, g):
         b, a = ctx.saved_tensors
         need = ctx.needs_input_grad
-        return (g / b if need[0] else None), (-g * a / (b * b) if need[1] else None)
+        # (a / b) / b, not a / b^2, which overflows where the quotient does not (as PyTorch)
+        return (g / b if need[0] else None), (-g * (a / b) / b if need[1] else None)
 
 
 class Pow(Function):

@@ -61,6 +61,16 @@ def toposort(*roots: TensorBase, include_constants: bool = False) -> list:
     return order
 
 
+def walk_order(*roots: TensorBase) -> list:
+    """The tensors the roots depend on in the order ``run_backward`` takes them: the ops latest
+    first (by ``ctx.seq``), then the leaves. ``tinygrad_np.jit`` compiles its backward in this
+    order, so that its gradients add up in the engine's order, bit for bit."""
+    return sorted(toposort(*roots), key=lambda t: -t._ctx.seq if t._ctx is not None else _LAST)
+
+
+_LAST = float("inf")
+
+
 def _inputs_as_used(ctx: Context) -> None:
     """Point ``ctx`` at its inputs as they were when it ran.
 
@@ -148,14 +158,14 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
     # tensor comes up its gradient is complete. No ordering pass over the graph is needed, and
     # the leaves are never visited: their gradients wait in ``grads`` until the end.
     grads: dict = {}
-    queue: list = []  # (-ctx.seq, output): a heap, the latest op on top
+    queue: list = []  # (-ctx.seq, id, output): a heap, the latest op on top
     multi: dict = {}  # ctx of a multi-output op -> its outputs that received a gradient
     for r, s in zip(roots, seeds):
         if needed is None or r in needed:
             _receive(r, s, grads, queue, multi)
     results, retained, done = {}, {}, []
     while queue:
-        node = heappop(queue)[1]
+        node = heappop(queue)[2]
         ctx = node._ctx
         g = grads.pop(node)
         if ctx.n_outputs == 1:
@@ -233,13 +243,15 @@ def _receive(t, g, grads: dict, queue: list, multi: dict) -> None:
     ctx = t._ctx
     if ctx is None:  # a leaf: its gradient waits for the commit
         return
+    # (id(t) breaks a tie, never reached by the tensors themselves: two tensors can share
+    # one record, copy.copy(y) and y)
     if ctx.n_outputs == 1:
-        heappush(queue, (-ctx.seq, t))
+        heappush(queue, (-ctx.seq, id(t), t))
         return
     outputs = multi.get(ctx)
     if outputs is None:
         multi[ctx] = [t]
-        heappush(queue, (-ctx.seq, t))
+        heappush(queue, (-ctx.seq, id(t), t))
     else:
         outputs.append(t)
 
@@ -256,8 +268,9 @@ def _leading_to(order: list, wanted: set) -> set:
 
 
 def _siblings_in(order: list) -> dict:
-    """For each multi-output op, how many of its outputs the walk will visit (a stand-in for
-    an output the caller dropped counts as that output). One pass for the whole walk."""
+    """For each multi-output op, how many of its outputs ``order`` holds (a stand-in for an
+    output the caller dropped counts as that output): the graph drawer's walk runs such an op
+    when it reaches the last of them. One pass for the whole walk."""
     counts: dict = {}
     for node in order:
         ctx = node._ctx
