@@ -61,6 +61,18 @@ def test_cross_entropy_checks_labels_of_every_integer_dtype(dtype):
     assert loss == pytest.approx(per[good != 3].sum(), rel=1e-12)
 
 
+def test_cross_entropy_checks_labels_in_either_byte_order():
+    x = t64(Z)
+    for order in "<>":
+        labels = np.array([0, 1, 2, 3, 3, 0], f"{order}i2")
+        assert nn.cross_entropy(x, labels).item() == pytest.approx(
+            nn.cross_entropy(x, labels.astype(np.int64)).item(), rel=1e-12)
+        labels = np.zeros(6, f"{order}i2")  # (0 reads the same in either order)
+        labels[0] = 256  # its bytes read in the other order are label 1
+        with pytest.raises(OutOfRangeError, match="label 256 is out of range"):
+            nn.cross_entropy(x, labels)
+
+
 def test_mse_loss():
     p, y = t64([[1.0, 2.0], [3.0, 5.0]]), np.array([[1.0, 0.0], [0.0, 1.0]])
     assert nn.mse_loss(p, y).item() == pytest.approx((0 + 4 + 9 + 16) / 4)

@@ -2637,7 +2637,7 @@ def _targets(op: str, logits, target, weight, ignore_index: int, label_smoothing
 def _all_classes(T: np.ndarray, C: int, ignore_index) -> bool:
     """Whether every label is a class, 0..C-1, and none can be ``ignore_index``: the usual case,
     checked in one pass (read as unsigned, a negative label is larger than any class)."""
-    if not T.size or (ignore_index is not None and 0 <= ignore_index < C):
+    if not T.size or not T.dtype.isnative or (ignore_index is not None and 0 <= ignore_index < C):
         return False
     return int(np.maximum.reduce(T.view(f"u{T.itemsize}"), axis=None)) < C
 
