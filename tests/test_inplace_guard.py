@@ -286,11 +286,11 @@ def test_ops_that_used_a_tensor_before_its_in_place_edit_keep_the_old_value():
 
 
 def _in_place_chain(a, b, c, in_place: bool, second_order: bool):
-    """y = x / w (div saves its output), z = y * u (mul saves y) before y *= v, whose record
-    needs the old y too; the same with y * v out of place; all the gradients, or w's first
-    and second order."""
+    """y = exp(x / w) (exp saves its output), z = y * u (mul saves y) before y *= v, whose
+    record needs the old y too; the same with y * v out of place; all the gradients, or w's
+    first and second order."""
     x, w, v, u = (Tensor(d.copy(), requires_grad=True) for d in (a, b, c, a[::-1]))
-    y = x / w
+    y = (x / w).exp()
     z = y * u
     if in_place:
         y *= v
@@ -307,7 +307,7 @@ def _in_place_chain(a, b, c, in_place: bool, second_order: bool):
 
 def test_old_values_moved_aside_by_an_in_place_op_reach_every_op_that_saved_them():
     """An in-place op whose record needs the old values copies them aside; the op that made
-    them (div saved its output) and an op that used them before the edit must get the copy,
+    them (exp saved its output) and an op that used them before the edit must get the copy,
     not the array the edit overwrote (x.grad and w.grad came out wrong, without an error).
     PyTorch refuses z's part (mul saved y); the edit must give what y * v out of place gives."""
     a, b, c = np.array([0.5, -1.0, 2.0]), np.array([1.5, 2.0, -0.5]), np.array([3.0, 0.5, 1.0])
@@ -317,7 +317,7 @@ def test_old_values_moved_aside_by_an_in_place_op_reach_every_op_that_saved_them
             np.testing.assert_allclose(ours, plain, rtol=1e-12)
     torch = pytest.importorskip("torch")  # the part PyTorch allows: no z
     x, w, v = (torch.tensor(d, requires_grad=True) for d in (a, b, c))
-    y = x / w
+    y = x / w  # (div saves its inputs: PyTorch allows the edits)
     y *= v
     y.clamp_(-100, 100)  # changes nothing, but saves y: second order through both edits
     (gw,) = torch.autograd.grad(y.sum(), [w], create_graph=True)
@@ -330,6 +330,17 @@ def test_old_values_moved_aside_by_an_in_place_op_reach_every_op_that_saved_them
     (HW,) = tg.autograd.grad((GW * GW).sum(), [W])
     np.testing.assert_allclose(GW.numpy(), gw.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(HW.numpy(), hw.numpy(), rtol=1e-12)
+
+
+def test_a_failed_in_place_edit_changes_nothing_hooks_included():
+    x = leaf(3)
+    y = x * 2
+    seen = []
+    y.register_hook(lambda g: seen.append(g.numpy().copy()))
+    with pytest.raises(tg.ShapeError):
+        y += tg.ones(3, 2)
+    y.sum().backward()
+    assert len(seen) == 1 and np.array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
 
 
 def test_in_place_edits_of_a_power_or_a_quotient_are_recorded_as_pytorch():

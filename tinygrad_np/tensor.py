@@ -1175,9 +1175,6 @@ def _in_place(self, op, other, ufunc, what: str, writeback: bool = False):
         )
     old = new_tensor(Tensor, self._data, self._ctx, self._index, shared_stamp(self))
     old._requires_grad = self._requires_grad
-    # hooks registered so far belong to the old value (as PyTorch's); retain_grad() follows
-    # the tensor to its new value
-    old._hooks, self._hooks = self._hooks, None
     if other is self:  # y += y: both operands are the old value (self is about to be the new)
         other = old
     if writeback:  # x[i] op= v: the view's new values go back where they came from
@@ -1189,10 +1186,13 @@ def _in_place(self, op, other, ufunc, what: str, writeback: bool = False):
     else:
         new = op(old, other)
     _check_fits(self, new._data, what)
+    # hooks registered so far belong to the old value (as PyTorch's); retain_grad() follows
+    # the tensor to its new value. (Moved only here: an edit that failed above changes nothing.)
+    old._hooks, self._hooks = self._hooks, None
     ctx = new._ctx
     if ctx is not None and any(s is self._data for s in ctx.saved_tensors):
         # the op needs the old values: they move to a private copy that its record keeps, and
-        # so does the record of the op that made them if it saved its output (x / w does);
+        # so does the record of the op that made them if it saved its output (exp(x) does);
         # an op that used them before gets the copy at backward (engine._inputs_as_used)
         old._data, old._stamp = self._data.copy(), None
         ctx.saved_tensors = moved(ctx.saved_tensors, self._data, old._data)
