@@ -4,10 +4,10 @@
 by the number each op got when it ran (as PyTorch's engine orders its ready queue; iterative, so
 a 100,000-op chain works), pops each node's gradient from a dict, runs the hooks, calls the op's
 backward and checks what comes back (one gradient per input, of a shape that fits and a
-floating dtype), summing a broadcast gradient back to its input's shape. Nothing is written
-while it walks: only when every gradient is known are the leaves' ``.grad`` updated, under one
-lock (so backward from several threads into a shared parameter adds up exactly), and then,
-unless ``retain_graph``, the graph is freed. A backward that fails leaves every ``.grad`` and
+floating dtype), summing a broadcast gradient back to its input's shape. No ``.grad`` is
+written while it walks: only when every gradient is known are the leaves' ``.grad`` updated,
+under one lock (so backward from several threads into a shared parameter adds up exactly), and
+then, unless ``retain_graph``, the graph is freed. A backward that fails leaves every ``.grad`` and
 the graph as they were.
 
 First order (the default) runs every formula on NumPy arrays; ``create_graph=True`` runs the
