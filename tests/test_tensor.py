@@ -432,6 +432,29 @@ def test_no_grad_and_inference_mode_decorate_with_or_without_parentheses():
         assert (x * 2).requires_grad
 
 
+@pytest.mark.parametrize("switch, read", [
+    (tg.set_grad_enabled, tg.is_grad_enabled),
+    (tg.autograd.set_detect_anomaly, tg.autograd.is_anomaly_enabled)])
+def test_set_switches_take_effect_when_called_and_restore_as_context_managers(switch, read):
+    start = read()
+    try:
+        switch(not start)  # called on its own: for the rest of the thread, as PyTorch's
+        assert read() is (not start)
+        with switch(start):
+            assert read() is start
+        assert read() is (not start)
+    finally:
+        switch(start)
+    assert read() is start
+
+
+def test_set_detect_anomaly_turns_the_checks_on():
+    with tg.autograd.set_detect_anomaly(True), np.errstate(invalid="ignore"):
+        with pytest.raises(tg.AnomalyError, match="log produced 1 NaN"):
+            Tensor([-1.0, 1.0], requires_grad=True).log()
+    assert not tg.autograd.is_anomaly_enabled()
+
+
 def test_review_fixes_for_the_pytorch_spellings():
     # integer trunc division is exact (the float32 quotient lost digits past 2**24)
     assert Tensor([16777217]).div(1, rounding_mode="trunc").tolist() == [16777217]

@@ -98,8 +98,8 @@ class set_grad_enabled(_Switch):
 
     def __init__(self, mode: bool):
         self.mode = bool(mode)
-        self._prev = state.grad_enabled
-        state.grad_enabled = self.mode  # takes effect now, like PyTorch's
+        self._prev = getattr(state, self.attr)
+        setattr(state, self.attr, self.mode)  # takes effect now, like PyTorch's
 
     def value(self):
         return self.mode
@@ -108,8 +108,8 @@ class set_grad_enabled(_Switch):
         # the first entry restores what was on before the constructor switched; later entries
         # (a decorated function called again) restore whatever is on at the time
         prev, self._prev = self._prev, None
-        state.saved.append(state.grad_enabled if prev is None else prev)
-        state.grad_enabled = self.mode
+        state.saved.append(getattr(state, self.attr) if prev is None else prev)
+        setattr(state, self.attr, self.mode)
         return self
 
 
@@ -150,6 +150,13 @@ class detect_anomaly(_Switch):
 
     def value(self):
         return self.mode
+
+
+class set_detect_anomaly(set_grad_enabled):
+    """``set_detect_anomaly(True)`` switches ``detect_anomaly`` on for the rest of this thread,
+    or for a ``with`` block (as ``torch.autograd.set_detect_anomaly``)."""
+
+    attr = "anomaly"
 
 
 def is_anomaly_enabled() -> bool:

@@ -16,11 +16,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .._modes import (
+    detect_anomaly,
+    enable_grad,
+    inference_mode,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    set_detect_anomaly,
+    set_grad_enabled,
+)
 from ..errors import ArgumentError, GraphError
 from . import engine
 from .checks import DIAGNOSES, CheckReport, check_graph, check_op
-from .function import Context, Function, TensorBase, new_tensor
+from .function import Context, Function, TensorBase, new_tensor, once_differentiable
 from .gradcheck import gradcheck, gradgradcheck
 
 
@@ -113,4 +122,5 @@ from . import functional  # noqa: E402  (functional builds on grad above)
 
 __all__ = ["DIAGNOSES", "CheckReport", "Context", "Function", "backward", "check_graph",
            "check_op", "detect_anomaly", "enable_grad", "functional", "grad", "gradcheck",
-           "gradgradcheck", "is_grad_enabled", "no_grad", "set_grad_enabled"]
+           "gradgradcheck", "inference_mode", "is_anomaly_enabled", "is_grad_enabled", "no_grad",
+           "once_differentiable", "set_detect_anomaly", "set_grad_enabled"]

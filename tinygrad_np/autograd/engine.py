@@ -79,7 +79,7 @@ def _inputs_as_used(ctx: Context) -> None:
     edit (its clock reading is older than the edit's) still means the old node.
     """
     inputs = ctx.inputs
-    fixed = tuple(_as_of(a, ctx.stamp) if isinstance(a, TensorBase) else a for a in inputs)
+    fixed = tuple(_fn.as_of(a, ctx.stamp) if isinstance(a, TensorBase) else a for a in inputs)
     if any(f is not a for f, a in zip(fixed, inputs)):
         ctx.inputs = fixed
         arrays = ctx.arrays
@@ -91,12 +91,6 @@ def _inputs_as_used(ctx: Context) -> None:
             if f is not a and arrays[i] is a._data and f._data is not a._data:
                 ctx.saved_tensors = _fn.moved(ctx.saved_tensors, a._data, f._data)
                 arrays[i] = f._data
-
-
-def _as_of(t, stamp: int):
-    while t._ctx is not None and t._ctx.stamp > stamp and t._ctx.replaced is not None:
-        t = t._ctx.replaced
-    return t
 
 
 def seed_for(root, gradient, create_graph: bool, where: str):

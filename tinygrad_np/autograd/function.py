@@ -29,6 +29,8 @@ also catches those, by checksumming saved arrays.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 import os
 import threading
@@ -40,7 +42,7 @@ import numpy as np
 
 from .. import _kernels, _modes
 from .._modes import state as _state
-from ..errors import AnomalyError, GraphError, NotDefinedError
+from ..errors import AnomalyError, ArgumentError, GraphError, NotDefinedError
 
 # --- the tensor as the engine sees it ----------------------------------------------------------
 
@@ -183,6 +185,12 @@ class Context:
     def save_for_backward(self, *values) -> None:
         self.saved_tensors = values
 
+    def mark_dirty(self, *tensors) -> None:
+        """Inputs that forward changed in place and returns (PyTorch's in-place Function): each
+        tensor object takes this op's place in the graph, as ``y.mul_(2)`` does, and the ops
+        that used it before keep its old value."""
+        self.__dict__.setdefault("dirty", []).extend(tensors)
+
     def mark_non_differentiable(self, *outputs) -> None:
         """Outputs that get no gradient (indices, masks): they are returned not requiring grad."""
         self.__dict__.setdefault("non_differentiable", []).extend(id(o) for o in outputs)
@@ -200,6 +208,59 @@ class Context:
     def parents(self) -> tuple:
         """The inputs that are tensors, in argument order."""
         return tuple(a for a in self.inputs if isinstance(a, TensorBase))
+
+    def name(self) -> str:
+        """PyTorch's name for this node: ``SquareBackward`` for a Function ``Square`` of yours,
+        ``MulBackward0`` for the library's ``Mul``."""
+        return f"{self.fn.__name__}Backward{'0' if self.fn.array_mode else ''}"
+
+    @property
+    def next_functions(self) -> tuple:
+        """``(node, output index)`` per tensor input, as PyTorch's: the record of the op that
+        made it, an ``AccumulateGrad`` for a leaf that requires grad, ``(None, 0)`` for a
+        constant. Following them from ``loss.grad_fn`` walks the graph backward."""
+        out = []
+        for p in self.parents:
+            p = as_of(p, self.stamp)  # (edited in place after this op used it: the old value)
+            if p._ctx is not None:
+                out.append((p._ctx, p._index))
+            else:
+                out.append((AccumulateGrad(p) if p._requires_grad else None, 0))
+        return tuple(out)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+class AccumulateGrad:
+    """The end of a walk through ``next_functions``: where a leaf's gradient is added up."""
+
+    __slots__ = ("variable",)
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad of a leaf of shape {tuple(self.variable._data.shape)}>"
+
+
+def as_of(t, stamp: int):
+    """The tensor that stood for ``t``'s value when the clock read ``stamp``: an in-place op
+    recorded on a tensor since (``y.mul_(3)``) makes the tensor object stand for its result and
+    keeps the old value as ``ctx.replaced`` (a dict by output index when a Function marked
+    several inputs dirty)."""
+    while t._ctx is not None and t._ctx.stamp > stamp and t._ctx.replaced is not None:
+        old = t._ctx.replaced
+        if type(old) is dict:
+            old = old.get(t._index)
+            if old is None:
+                break
+        t = old
+    return t
 
 
 _OP_NAMES: dict = {}
@@ -241,11 +302,31 @@ class Function:
     is none, as for non-tensor arguments), of that argument's shape: a gradient of a broadcast
     shape is summed back to the input's shape, as in PyTorch. A wrong count, or a shape or
     dtype that does not fit, raises ``GraphError`` naming the op and the input.
+
+    PyTorch's other forms work too: ``forward(*args)`` without ctx, with a static
+    ``setup_context(ctx, inputs, output)`` that saves what backward needs (``inputs``: forward's
+    arguments, keywords and defaults bound to their places); ``vjp`` as another name for
+    ``backward``; ``ctx.mark_dirty(x)`` for a forward that changes an input in place and
+    returns it; ``@once_differentiable`` on a backward that cannot be differentiated again.
     """
 
     array_mode = False  # library primitives: forward gets NumPy arrays (see the module docs)
     fast_forward = None  # an array-mode speed kernel used instead of forward when kernels are on
     fast_backward = None
+    _separate_setup = False  # forward without ctx, and a setup_context (set per subclass)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        if "vjp" in own:  # PyTorch: vjp is backward's other name; a class defines one of them
+            if "backward" in own:
+                raise ArgumentError(f"{cls.__name__}: define backward or vjp, not both (vjp is "
+                                    "another name for backward)")
+            cls.backward = own["vjp"]
+        cls._separate_setup = cls.setup_context is not Function.setup_context
+        if cls._separate_setup and cls.array_mode:
+            raise ArgumentError(f"{cls.__name__}: setup_context is for PyTorch's form "
+                                "(forward on Tensors); an array_mode forward takes ctx itself")
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -255,6 +336,15 @@ class Function:
     def backward(ctx, *grad_outputs):
         raise NotDefinedError("a Function subclass must define a static backward(ctx, "
                               "*grad_outputs) returning one gradient per input of forward")
+
+    vjp = backward
+
+    @staticmethod
+    def setup_context(ctx, inputs: tuple, output):
+        """Defined instead of taking ctx in forward: save what backward needs from forward's
+        ``inputs`` and its ``output``."""
+        raise NotDefinedError("setup_context is defined by a Function whose forward takes no "
+                              "ctx (forward(*args))")
 
     @classmethod
     def apply(cls, *args, **kwargs):
@@ -371,8 +461,16 @@ def _check_views(cls, args, state) -> None:
 
 def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
     """``apply`` for a Function in PyTorch's form: forward on Tensors, without recording."""
-    with _modes.no_grad():
-        result = cls.forward(ctx, *args, **kwargs)
+    if cls._separate_setup:
+        bound = _bound(cls, args, kwargs)
+        if len(bound.args) != len(args):  # keywords or defaults took positional places: those
+            return cls.apply(*bound.args, **bound.kwargs)  # are inputs (needs_input_grad)
+        with _modes.no_grad():
+            result = cls.forward(*args, **bound.kwargs)
+            cls.setup_context(ctx, args, result)
+    else:
+        with _modes.no_grad():
+            result = cls.forward(ctx, *args, **kwargs)
     single = not isinstance(result, tuple)
     results = (result,) if single else result
     if proto is None:
@@ -380,6 +478,7 @@ def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
         if proto is None:
             return result  # no tensors in or out: nothing to record
     skip = set(ctx.__dict__.get("non_differentiable", ()))
+    dirty = _check_dirty(cls, ctx, args, results, record)
     outputs, made = [], []
     for r in results:
         if isinstance(r, np.ndarray):
@@ -388,8 +487,11 @@ def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
             outputs.append(r)  # a number or None passes through, as in PyTorch
             continue
         keep = record and id(r) not in skip and r._data.dtype.kind == "f"
-        out = new_tensor(type(proto), r._data, ctx if keep else None, len(made),
-                         _alias_stamp(r._data, args))
+        if dirty and any(r is d for d in dirty):
+            out = _rebase(ctx, r, len(made), keep)
+        else:
+            out = new_tensor(type(proto), r._data, ctx if keep else None, len(made),
+                             _alias_stamp(r._data, args))
         # what forward saved of this output now stands for the recorded output
         ctx.saved_tensors = tuple(_Output(len(made), r._data) if s is r else s
                                   for s in ctx.saved_tensors)
@@ -399,6 +501,8 @@ def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
     if record:
         ctx.seq = next(_sequence)
         ctx.stamp = _last_write
+        if dirty:
+            _views_edited(ctx, dirty)
         ctx.frame = state.frame
         ctx.outputs = tuple(weakref.ref(o) for o in made)
         # shapes and dtypes: the zero gradient of an output the caller dropped
@@ -410,6 +514,115 @@ def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
     if _tracer is not None:
         _tracer.on_apply(cls, ctx, args, kwargs, None)
     return outputs[0] if single else tuple(outputs)
+
+
+def once_differentiable(backward):
+    """Decorate a Function's ``backward`` that cannot itself be differentiated (it leaves the
+    Tensors for NumPy, say), as PyTorch's: it runs without recording, and if a create_graph
+    backward goes through it, differentiating its gradients again raises ``GraphError``
+    instead of treating them as constants (a silently wrong second derivative)."""
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grad_outputs):
+        with _modes.no_grad():
+            result = backward(ctx, *grad_outputs)
+        if not _state.grad_enabled:  # a first-order backward
+            return result
+        deps = [t for t in (*grad_outputs, *ctx.saved_tensors, *ctx.parents)
+                if isinstance(t, TensorBase) and t._requires_grad]
+        if not deps:
+            return result
+        single = type(result) is not tuple
+        tied = tuple(g if g is None else _OnceDifferentiated.apply(
+            g if isinstance(g, TensorBase) else new_tensor(type(deps[0]), np.asarray(g), None),
+            *deps, op=op_name(ctx.fn)) for g in ((result,) if single else result))
+        return tied[0] if single else tied
+
+    return wrapper
+
+
+class _OnceDifferentiated(Function):
+    """``value``, whose gradient refuses: it came from a backward marked @once_differentiable"""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, value, *deps, op):
+        ctx.origin = op
+        return value
+
+    @staticmethod
+    def backward(ctx, g):
+        raise GraphError(
+            f"backward: a gradient computed by the backward of {ctx.origin}, which is marked "
+            "@once_differentiable, is being differentiated again; that backward is not "
+            "recorded, so its derivative is unknown. Write it with Tensor operations (without "
+            "@once_differentiable) to get higher-order gradients")
+
+
+def _bound(cls, args, kwargs):
+    """forward's arguments bound to its parameters, defaults applied (PyTorch's setup_context
+    form: ``inputs`` holds them all, in their places)."""
+    sig = cls.__dict__.get("_forward_signature")
+    if sig is None:
+        sig = inspect.signature(cls.forward)
+        cls._forward_signature = sig  # (per class: a subclass's forward has its own)
+    try:
+        bound = sig.bind(*args, **kwargs)
+    except TypeError as e:
+        raise ArgumentError(f"{op_name(cls)}.apply: {e}") from None
+    bound.apply_defaults()
+    return bound
+
+
+def _check_dirty(cls, ctx, args, results, record) -> list | None:
+    """The inputs forward marked dirty (changed in place), checked, and their writes noted (a
+    raw NumPy write in forward bypasses the clock): the ops that saved them see the change."""
+    dirty = ctx.__dict__.get("dirty")
+    if not dirty:
+        return None
+    name = op_name(cls)
+    for d in dirty:
+        if not any(d is a for a in args):
+            raise ArgumentError(f"{name}: mark_dirty() was given a tensor that is not an input "
+                                "of forward; mark only the inputs forward changed in place")
+        if not any(d is r for r in results):
+            raise ArgumentError(f"{name}: an input marked dirty (changed in place) must also be "
+                                "returned by forward, as in PyTorch (return x after x.add_(1))")
+        family = d._stamp
+        if record and (d._ctx is None and d._requires_grad
+                       or family is not None and len(family) > 1 and family[2]):
+            raise GraphError(
+                f"{name}: forward changed in place (mark_dirty) a leaf tensor that requires grad "
+                f"(shape {tuple(d._data.shape)}), or a view of one; its gradient would be "
+                "lost. Call the op on a clone() of it, or under no_grad()")
+    note_writes(dirty)
+    return dirty
+
+
+def _rebase(ctx, r, index: int, keep: bool):
+    """A dirty input returned as output ``index``: the tensor object now stands for the op's
+    result; a stand-in keeps its old place in the graph, for this op's input and for the ops
+    that used it before (as ``tensor._in_place`` does for the library's in-place ops)."""
+    if not keep:
+        return r
+    old = new_tensor(type(r), r._data, r._ctx, r._index, shared_stamp(r))
+    old._requires_grad = r._requires_grad
+    old._hooks, r._hooks = r._hooks, None  # hooks stay with the old value, as PyTorch's
+    ctx.inputs = tuple(old if a is r else a for a in ctx.inputs)
+    ctx.replaced = {**(ctx.replaced or {}), index: old}
+    r._ctx, r._index, r._requires_grad = ctx, index, True
+    return r
+
+
+def _views_edited(ctx, dirty) -> None:
+    global _rebased, _view_edits
+    _rebased = True
+    for d in dirty:
+        family = d._stamp
+        if len(family) > 1:  # views share this memory: their graphs describe the old values
+            family[1] = ctx.stamp
+            _view_edits = True
 
 
 # --- anomaly mode ------------------------------------------------------------------------------

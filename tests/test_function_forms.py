@@ -1,0 +1,363 @@
+"""PyTorch's other ways to write and inspect a custom op: ``setup_context``, ``vjp``,
+``@once_differentiable``, ``ctx.mark_dirty`` and ``grad_fn.next_functions``, checked against
+PyTorch where it is installed."""
+
+import numpy as np
+import pytest
+
+import tinygrad_np as tg
+from tinygrad_np import ArgumentError, Function, GraphError, Tensor, gradcheck, gradgradcheck
+from tinygrad_np.autograd import once_differentiable
+
+X0 = np.array([0.5, -1.25, 2.0])
+
+
+def leaf(values=X0):
+    return Tensor(np.array(values, dtype=np.float64), requires_grad=True)
+
+
+def _torch():
+    torch = pytest.importorskip("torch")
+    return torch
+
+
+# --- setup_context: forward without ctx --------------------------------------------------------
+
+
+class ScaledSquare(Function):
+    """k x^2, PyTorch 2's form: forward takes no ctx, setup_context saves."""
+
+    @staticmethod
+    def forward(x, k=2.0):
+        return x * x * k
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, k = inputs
+        ctx.k = k
+        ctx.seen_needs = ctx.needs_input_grad
+        ctx.save_for_backward(x, output)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        assert out.shape == x.shape  # the output, saved, comes back as a Tensor
+        return 2 * ctx.k * x * g, None
+
+
+@pytest.mark.parametrize("call", [lambda x: ScaledSquare.apply(x),
+                                  lambda x: ScaledSquare.apply(x, 3.0),
+                                  lambda x: ScaledSquare.apply(x, k=3.0),
+                                  lambda x: ScaledSquare.apply(k=0.5, x=x)])
+def test_setup_context_binds_keywords_and_defaults_into_inputs(call):
+    x = leaf()
+    y = call(x)
+    k = y.grad_fn.k
+    np.testing.assert_allclose(y.data, k * X0 ** 2)
+    assert y.grad_fn.seen_needs == (True, False)
+    assert gradcheck(call, leaf())
+    assert gradgradcheck(call, leaf())
+    (g,) = tg.grad(y.sum(), [x], create_graph=True)
+    (h,) = tg.grad(g.sum(), [x])
+    np.testing.assert_allclose(g.data, 2 * k * X0)
+    np.testing.assert_allclose(h.data, np.full(3, 2 * k))
+
+
+def test_setup_context_against_pytorch():
+    torch = _torch()
+
+    class TScaledSquare(torch.autograd.Function):
+        @staticmethod
+        def forward(x, k=2.0):
+            return x * x * k
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            x, k = inputs
+            ctx.k = k
+            ctx.save_for_backward(x)
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * ctx.k * x * g, None
+
+    x, xt = leaf(), torch.tensor(X0, requires_grad=True)
+    y, yt = ScaledSquare.apply(x, k=3.0), TScaledSquare.apply(xt, k=3.0)
+    (y * y).sum().backward()
+    (yt * yt).sum().backward()
+    np.testing.assert_allclose(x.grad.data, xt.grad.numpy())
+    assert y.grad_fn.name() == yt.grad_fn.name().replace("TScaled", "Scaled")
+
+
+def test_setup_context_errors():
+    with pytest.raises(ArgumentError, match="ScaledSquare.apply: .*unexpected keyword"):
+        ScaledSquare.apply(leaf(), scale=2.0)
+    with pytest.raises(ArgumentError, match="setup_context is for PyTorch's form"):
+        type("Bad", (Function,), {"array_mode": True,
+                                  "setup_context": staticmethod(lambda ctx, i, o: None)})
+
+
+# --- vjp: backward's other name ----------------------------------------------------------------
+
+
+def test_vjp_is_another_name_for_backward():
+    class Triple(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 3
+
+        @staticmethod
+        def vjp(ctx, g):
+            return g * 3
+
+    x = leaf()
+    Triple.apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0, 3.0])
+    assert Function.vjp is Function.backward
+    with pytest.raises(ArgumentError, match="define backward or vjp, not both"):
+        type("Both", (Function,), {"forward": staticmethod(lambda ctx, x: x),
+                                   "backward": staticmethod(lambda ctx, g: g),
+                                   "vjp": staticmethod(lambda ctx, g: g)})
+
+
+# --- once_differentiable -----------------------------------------------------------------------
+
+
+class NumpyExp(Function):
+    """exp, with a backward that leaves the Tensors for NumPy (so it cannot be differentiated)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = x.exp()
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return Tensor(g.numpy() * y.numpy())
+
+
+def test_once_differentiable_first_order_is_right():
+    x = leaf()
+    NumpyExp.apply(x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.exp(X0))
+    assert gradcheck(NumpyExp.apply, leaf())
+    assert NumpyExp.backward.__name__ == "backward"  # functools.wraps
+
+
+def test_once_differentiable_refuses_to_be_differentiated_again():
+    x = leaf()
+    (g,) = tg.grad(NumpyExp.apply(x).sum(), [x], create_graph=True)
+    np.testing.assert_allclose(g.data, np.exp(X0))
+    assert g.requires_grad  # not a constant: a second derivative of 0 would be silently wrong
+    with pytest.raises(GraphError, match="backward of NumpyExp, which is marked "
+                                         "@once_differentiable"):
+        g.sum().backward()
+    with pytest.raises(GraphError, match="once_differentiable"):
+        gradgradcheck(NumpyExp.apply, leaf())
+
+
+def test_once_differentiable_as_pytorch_in_first_order():
+    torch = _torch()
+
+    class TNumpyExp(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x.exp()
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx, g):
+            (y,) = ctx.saved_tensors
+            return torch.from_numpy(g.numpy() * y.numpy())
+
+    x, xt = leaf(), torch.tensor(X0, requires_grad=True)
+    (NumpyExp.apply(x * 2) * x).sum().backward()
+    (TNumpyExp.apply(xt * 2) * xt).sum().backward()
+    np.testing.assert_allclose(x.grad.data, xt.grad.numpy())
+
+
+# --- mark_dirty: a forward that changes its input in place -------------------------------------
+
+
+class AddOne_(Function):
+    @staticmethod
+    def forward(ctx, x):
+        x.add_(1)
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class SwapScale_(Function):
+    """a, b <- 2b, 3a in place: two dirty inputs, two outputs"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        old_a = a.data.copy()
+        a.data[...] = 2 * b.data  # a raw NumPy write: mark_dirty tells the engine
+        b.data[...] = 3 * old_a
+        ctx.mark_dirty(a, b)
+        return a, b
+
+    @staticmethod
+    def backward(ctx, ga, gb):
+        return 3 * gb, 2 * ga
+
+
+def test_mark_dirty_returns_the_input_itself_and_rebases_it():
+    x = leaf()
+    b = x * 2
+    before = b * 5  # used before the edit: its gradient goes to the old value
+    out = AddOne_.apply(b)
+    assert out is b and b.op == "AddOne_" and b.grad_fn.name() == "AddOne_Backward"
+    np.testing.assert_allclose(b.data, 2 * X0 + 1)
+    (before.sum() + (b * b).sum()).backward()
+    np.testing.assert_allclose(x.grad.data, 10 + 4 * (2 * X0 + 1))
+
+
+def test_mark_dirty_against_pytorch_with_two_dirty_inputs():
+    torch = _torch()
+
+    class TSwapScale_(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            old_a = a.clone()
+            a.copy_(2 * b)
+            b.copy_(3 * old_a)
+            ctx.mark_dirty(a, b)
+            return a, b
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            return 3 * gb, 2 * ga
+
+    x, xt = leaf(), torch.tensor(X0, requires_grad=True)
+    w0 = np.array([1.5, 0.25, -2.0])
+    w, wt = leaf(w0), torch.tensor(w0, requires_grad=True)
+    for xx, ww, fn in ((x, w, SwapScale_), (xt, wt, TSwapScale_)):
+        a, b = xx * 3, ww * ww  # (exp would save its output, which the edit changes)
+        early = a + b  # (saves nothing: a product would need the old values)
+        a2, b2 = fn.apply(a, b)
+        assert a2 is a and b2 is b
+        (early.sum() + (a2 * b2 * b2).sum()).backward()
+    np.testing.assert_allclose(x.grad.data, xt.grad.numpy())
+    np.testing.assert_allclose(w.grad.data, wt.grad.numpy())
+
+
+def test_mark_dirty_hooks_stay_with_the_old_value_as_pytorch():
+    torch = _torch()
+    seen, seen_t = [], []
+
+    class TAddOne_(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.add_(1)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    x, xt = leaf(), torch.tensor(X0, requires_grad=True)
+    for xx, fn, log in ((x, AddOne_, seen), (xt, TAddOne_, seen_t)):
+        b = xx * 2
+        b.register_hook(lambda g, log=log: log.append(np.array(g.detach().numpy())))
+        (fn.apply(b) * 3).sum().backward()
+    np.testing.assert_allclose(seen[0], seen_t[0])
+    np.testing.assert_allclose(x.grad.data, xt.grad.numpy())
+
+
+def test_mark_dirty_of_a_value_an_earlier_op_saved_raises_at_backward():
+    x = leaf()
+    b = x * 2
+    s = b.sin()  # saves b's values
+    AddOne_.apply(b)
+    with pytest.raises(GraphError, match="modified in place after sin saved it"):
+        s.sum().backward()
+    b = x * 2
+    s = b.sin()
+    with tg.no_grad():  # not recorded, but the write is still seen
+        assert AddOne_.apply(b) is b
+    assert b.op == "mul"
+    with pytest.raises(GraphError, match="modified in place after sin saved it"):
+        s.sum().backward()
+
+
+def test_mark_dirty_refusals():
+    with pytest.raises(GraphError, match="changed in place \\(mark_dirty\\) a leaf tensor that "
+                                         "requires grad"):
+        AddOne_.apply(leaf())
+
+    class NotReturned(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.mark_dirty(x)
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class NotAnInput(Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x * 1
+            ctx.mark_dirty(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    b = leaf() * 2
+    with pytest.raises(ArgumentError, match="must also be returned by forward"):
+        NotReturned.apply(b)
+    with pytest.raises(ArgumentError, match="not an input of forward"):
+        NotAnInput.apply(b)
+    with tg.no_grad():  # a leaf may be changed in place outside grad mode
+        x = leaf()
+        assert AddOne_.apply(x) is x
+    np.testing.assert_allclose(x.data, X0 + 1)
+
+
+# --- grad_fn.next_functions --------------------------------------------------------------------
+
+
+def test_next_functions_walk_the_graph_as_pytorch():
+    torch = _torch()
+    x, xt = leaf(), torch.tensor(X0, requires_grad=True)
+    c, ct = Tensor(np.ones(3)), torch.ones(3, dtype=torch.float64)  # constants: (None, 0)
+
+    def shape_of(node):
+        if node is None:
+            return None
+        return ("leaf", tuple(node.variable.shape)) if node.name().endswith("AccumulateGrad") \
+            else [(shape_of(n), i) for n, i in node.next_functions]
+
+    ours = ((x * c).exp() * c + x).sum().grad_fn
+    theirs = ((xt * ct).exp() * ct + xt).sum().grad_fn
+    assert shape_of(ours) == shape_of(theirs)
+    acc = ours.next_functions[0][0].next_functions[1][0]
+    assert acc.variable is x and acc.next_functions == ()
+    assert ours.name() == theirs.name() == "SumBackward0"
+    assert repr(ours).startswith("<SumBackward0 object at 0x")
+
+
+def test_next_functions_of_an_op_used_before_an_in_place_edit():
+    x = leaf()
+    y = x * 2
+    z = y * y  # made from y's old value
+    maker = y.grad_fn
+    y.mul_(3)
+    assert z.grad_fn.next_functions == ((maker, 0), (maker, 0))
+    assert y.grad_fn.next_functions[0][0] is maker
