@@ -1,6 +1,7 @@
 """PyTorch's other ways to write and inspect a custom op: ``setup_context``, ``vjp``,
-``@once_differentiable``, ``ctx.mark_dirty`` and ``grad_fn.next_functions``, checked against
-PyTorch where it is installed."""
+``@once_differentiable``, ``ctx.mark_dirty``, ``grad_fn.next_functions``; and its other hooks: a
+leaf's post-accumulate-grad hooks and a module's full backward hooks. Checked against PyTorch
+where it is installed."""
 
 import numpy as np
 import pytest
@@ -361,3 +362,159 @@ def test_next_functions_of_an_op_used_before_an_in_place_edit():
     y.mul_(3)
     assert z.grad_fn.next_functions == ((maker, 0), (maker, 0))
     assert y.grad_fn.next_functions[0][0] is maker
+
+
+# --- post-accumulate-grad hooks ----------------------------------------------------------------
+
+
+def test_post_accumulate_grad_hook_sees_every_grad_written():
+    x, w = leaf(), leaf([1.0, 2.0, 3.0])
+    seen = []
+    handle = x.register_post_accumulate_grad_hook(
+        lambda t: seen.append((t is x, t.grad.data.copy(), w.grad.data.copy())))
+    (x * w).sum().backward()
+    assert len(seen) == 1 and seen[0][0]
+    np.testing.assert_array_equal(seen[0][1], [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(seen[0][2], X0)  # the whole backward's grads are in
+    tg.grad((x * w).sum(), [x])  # grad() accumulates nothing: no call
+    assert len(seen) == 1
+    handle.remove()
+    (x * w).sum().backward()
+    assert len(seen) == 1
+
+
+def test_post_accumulate_grad_hook_updates_in_backward_as_pytorch_docs():
+    torch = _torch()
+    lr = 0.1
+    x, xt = leaf(), torch.tensor(X0, requires_grad=True)
+
+    def step(p, lib):
+        with lib.no_grad():
+            p -= lr * p.grad
+        p.grad = None
+
+    x.register_post_accumulate_grad_hook(lambda p: step(p, tg))
+    xt.register_post_accumulate_grad_hook(lambda p: step(p, torch))
+    for _ in range(3):
+        (x * x * x).sum().backward()
+        (xt * xt * xt).sum().backward()
+    np.testing.assert_allclose(x.data, xt.detach().numpy())
+    assert x.grad is None and xt.grad is None
+
+
+def test_post_accumulate_grad_hook_refusals():
+    with pytest.raises(GraphError, match="only a leaf tensor"):
+        (leaf() * 2).register_post_accumulate_grad_hook(print)
+    with pytest.raises(GraphError, match="does not require grad"):
+        Tensor(X0).register_post_accumulate_grad_hook(print)
+    with pytest.raises(ArgumentError, match="must be callable"):
+        leaf().register_post_accumulate_grad_hook(3)
+
+
+def test_a_post_accumulate_hook_is_not_a_gradient_hook():
+    x = leaf()
+    x.register_post_accumulate_grad_hook(lambda t: 0)  # its return value changes nothing
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0, 2.0])
+
+
+# --- a module's full backward hooks ------------------------------------------------------------
+
+
+def _linear_pair(torch):
+    rng = np.random.default_rng(0)
+    W, b = rng.normal(size=(3, 4)), rng.normal(size=4)
+    ours = tg.nn.Linear(3, 4, dtype=np.float64)
+    ours.weight.data[...], ours.bias.data[...] = W, b
+    theirs = torch.nn.Linear(3, 4, dtype=torch.float64)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(W.T))
+        theirs.bias.copy_(torch.tensor(b))
+    return ours, theirs, rng.normal(size=(5, 3))
+
+
+def _arrays(grads):
+    return [None if g is None else np.array(g.detach().numpy()) for g in grads]
+
+
+@pytest.mark.parametrize("input_requires_grad", [True, False])
+def test_full_backward_hooks_see_and_replace_gradients_as_pytorch(input_requires_grad):
+    torch = _torch()
+    ours, theirs, X = _linear_pair(torch)
+    logs = []
+    for m, make in ((ours, Tensor), (theirs, torch.tensor)):
+        log = []
+        m.register_full_backward_pre_hook(
+            lambda mod, go, log=log: (log.append(("pre", _arrays(go))), (go[0] * 2,))[1])
+        m.register_full_backward_hook(
+            lambda mod, gi, go, log=log: (log.append(("full", _arrays(gi), _arrays(go))),
+                                          None if gi[0] is None else (gi[0] * 3,))[1])
+        x = make(X, requires_grad=input_requires_grad)
+        with pytest.warns(UserWarning) if m is theirs and not input_requires_grad else \
+                _no_warning():
+            (m(x) ** 2).sum().backward()
+        log.append(("grads", _arrays([x.grad, m.weight.grad if m is ours else m.weight.grad.T])))
+        logs.append(log)
+    for a, b in zip(*logs):
+        assert a[0] == b[0]
+        for ours_g, theirs_g in zip(a[1:], b[1:]):
+            assert len(ours_g) == len(theirs_g)
+            for u, v in zip(ours_g, theirs_g):
+                assert (u is None) == (v is None)
+                if u is not None:
+                    np.testing.assert_allclose(u, v)
+
+
+class _no_warning:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class TwoOut(tg.nn.Module):
+    def forward(self, x, k):
+        return x * k, "a label", x.sum()
+
+
+def test_full_backward_hooks_with_several_outputs_and_non_tensor_inputs():
+    m, seen = TwoOut(), []
+    m.register_full_backward_pre_hook(lambda mod, go: seen.append(("pre", go)))
+    handle = m.register_full_backward_hook(lambda mod, gi, go: seen.append(("full", gi, go)))
+    x = leaf()
+    y, label, s = m(x, 3.0)
+    assert label == "a label"
+    (y.sum() + 2 * s).backward()
+    (_, go), (_, gi, go2) = seen
+    assert go is go2 and go[1] is None and len(gi) == 2 and gi[1] is None
+    np.testing.assert_array_equal(go[0].numpy(), np.ones(3))
+    np.testing.assert_array_equal(go[2].numpy(), 2.0)
+    np.testing.assert_array_equal(gi[0].numpy(), np.full(3, 5.0))
+    np.testing.assert_array_equal(x.grad.data, np.full(3, 5.0))
+    handle.remove()
+    m(x, 3.0)[0].sum().backward()
+    assert [s[0] for s in seen] == ["pre", "full", "pre"]
+
+
+def test_full_backward_hooks_keep_higher_order_gradients():
+    m = tg.nn.Tanh()
+    m.register_full_backward_hook(lambda mod, gi, go: None)
+    m.register_full_backward_pre_hook(lambda mod, go: None)
+    assert gradgradcheck(m, leaf())
+
+
+def test_a_full_backward_hook_returning_the_wrong_count_raises():
+    m = tg.nn.Tanh()
+    m.register_full_backward_hook(lambda mod, gi, go: (gi[0], gi[0]))
+    with pytest.raises(ArgumentError, match="Tanh: a full backward hook must return None or a "
+                                            "tuple of 1 gradient"):
+        m(leaf()).sum().backward()
+
+
+def test_jit_refuses_a_module_with_backward_hooks():
+    m = tg.nn.Linear(3, 2, dtype=np.float64)
+    m.register_full_backward_hook(lambda mod, gi, go: None)
+    step = tg.jit(lambda x: m(x).sum().backward())
+    with pytest.raises(tg.JitError, match="hooks"):
+        step(Tensor(np.ones((4, 3))))

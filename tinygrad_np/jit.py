@@ -225,6 +225,7 @@ _TRAINING = operator.attrgetter("training")
 _DATA = operator.attrgetter("_data")
 _REQUIRES_GRAD = operator.attrgetter("_requires_grad")
 _HOOKS = operator.attrgetter("_hooks")
+_MODULE_HOOKS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
 
 
 def _part(a, arrays):
@@ -947,10 +948,10 @@ class _Trace:
                 self.snapshots[id(m)] = _snapshot(m)
                 self.keep.append(m)
                 d = m.__dict__
-                if d.get("_forward_hooks") or d.get("_forward_pre_hooks"):
-                    self.problem(f"{type(m).__name__} has forward hooks, Python code that a "
-                                 "replay would not run; remove them (handle.remove()) or call "
-                                 "the step without jit")
+                if any(d.get(kind) for kind in _MODULE_HOOKS):
+                    self.problem(f"{type(m).__name__} has forward or backward hooks, Python "
+                                 "code that a replay would not run; remove them "
+                                 "(handle.remove()) or call the step without jit")
             frame = frame.parent
 
     # --- backward ----------------------------------------------------------------------------
@@ -988,8 +989,9 @@ class _Trace:
             g = grads.pop(node, None)
             if g is not None:
                 if node._hooks:
-                    raise _Unsupported(f"a tensor hook (register_hook) reached by backward() at "
-                                       f"{where}: hooks run Python that a replay would not run")
+                    raise _Unsupported(f"a tensor hook (register_hook, or a post-accumulate-grad "
+                                       f"hook) reached by backward() at {where}: hooks run "
+                                       "Python that a replay would not run")
                 if ctx is None:
                     results[node] = g
                     continue

@@ -260,6 +260,22 @@ class Tensor(TensorBase):
             self._hooks = {}
         return RemovableHandle(self._hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` on this leaf once ``backward()`` has added its gradient to
+        ``.grad`` (after every gradient of that backward is written). Returns a handle."""
+        if self._ctx is not None:
+            raise GraphError("register_post_accumulate_grad_hook: only a leaf tensor (one you "
+                             f"created) accumulates a .grad; this one is the output of {self.op}")
+        if not self._requires_grad:
+            raise GraphError("register_post_accumulate_grad_hook: this tensor does not require "
+                             "grad, so no gradient will reach it; call requires_grad_() first")
+        if not callable(hook):
+            raise ArgumentError("register_post_accumulate_grad_hook: the hook must be callable, "
+                                f"got {type(hook).__name__}")
+        if self._hooks is None:
+            self._hooks = {}
+        return RemovableHandle(self._hooks, engine.PostAccumulate(hook))
+
     # --- what it is ---------------------------------------------------------------------------
 
     @property

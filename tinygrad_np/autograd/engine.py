@@ -180,9 +180,11 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
             continue  # nothing asked for lies below (grad() of an intermediate): skip the op
         _backward_node(ctx, node, g_all, grads, queue, multi, create_graph, anomaly, foreign,
                        done, needed)
+    hooked = []
     for node, g in grads.items():  # what is left are the leaves, each gradient complete
         if node._hooks:
             g = _run_hooks(node, g, create_graph, foreign)
+            hooked.append(node)
         if wanted is None or node in wanted:
             results[node] = g
 
@@ -208,6 +210,12 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
             ctx.arrays = None  # (an input given a new array since would keep the old alive)
             if ctx.stash is not None:
                 ctx.stash = None
+    if accumulate:
+        for t in hooked:  # every gradient is written: the post-accumulate hooks may read all
+            if t in results and t._requires_grad:
+                for hook in list(t._hooks.values()):
+                    if type(hook) is PostAccumulate:
+                        hook.fn(t)
     if tracer is not None:
         tracer.after_backward()
     return results
@@ -273,9 +281,21 @@ def _siblings_in(order: list) -> dict:
     return counts
 
 
+class PostAccumulate:
+    """A hook that runs once the tensor's ``.grad`` is written (PyTorch's post-accumulate-grad
+    hook), kept with the tensor's gradient hooks: one slot, and the jit sees both."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+
 def _run_hooks(node, g, tensor_mode: bool, foreign: set):
     """Call the tensor's hooks in order; each may return a replacement gradient."""
     for hook in list(node._hooks.values()):
+        if type(hook) is PostAccumulate:
+            continue
         if not tensor_mode:
             foreign.add(id(g))  # the hook may keep the Tensor it is given: never adopt its
             # array as a .grad, which a later backward would add into in place

@@ -17,7 +17,7 @@ from collections import namedtuple
 import numpy as np
 
 from .._modes import resolve_dtype, state
-from ..autograd.function import TensorBase, note_write
+from ..autograd.function import Function, TensorBase, note_write
 from ..errors import ArgumentError, CheckpointError, DTypeError, GraphError, NotDefinedError
 from ..tensor import RemovableHandle, Tensor, to_arguments
 
@@ -41,7 +41,7 @@ def _may_hold(values) -> bool:
 def _members(module):
     """(relative name, Tensor or Module) for each direct member, in attribute order."""
     stack = [(name, value) for name, value in reversed(vars(module).items())
-             if not name.startswith("_forward")]
+             if not name.startswith(("_forward", "_backward"))]
     seen = set()  # containers already walked: a list that holds itself is walked once
     while stack:
         name, value = stack.pop()
@@ -71,6 +71,96 @@ class CallFrame:
         self.module, self.parent = module, parent
 
 
+class BackwardHook(Function):
+    """A module call's tensors, unchanged (the same arrays); its backward hands their complete
+    gradients to the module's backward hooks, which may replace them (PyTorch's
+    BackwardHookFunction)."""
+
+    @staticmethod
+    def forward(ctx, on_backward, *tensors):
+        ctx.on_backward = on_backward
+        ctx.set_materialize_grads(False)
+        return tuple(t.detach() for t in tensors)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (None, *ctx.on_backward(grads))
+
+
+def _hooked(values) -> list:
+    """The positions of the values a gradient can reach: float tensors that require grad."""
+    return [i for i, v in enumerate(values) if isinstance(v, TensorBase) and v._requires_grad
+            and v._data.dtype.kind == "f"]
+
+
+class _BackwardHookPoint:
+    """One call of a module with backward hooks: ``inputs()`` and ``outputs()`` pass the call's
+    tensors through a ``BackwardHook`` each, whose backward runs the hooks."""
+
+    def __init__(self, module, args):
+        self.module, self.n_args = module, len(args)
+        self.positions = _hooked(args) if module.__dict__.get("_backward_hooks") else []
+        self.grad_output = None
+
+    def _hooks(self, kind: str) -> list:
+        return list(self.module.__dict__.get(kind, {}).values())
+
+    def inputs(self, args: tuple) -> tuple:
+        if not self.positions:
+            return args
+        passed = BackwardHook.apply(self._on_inputs, *(args[i] for i in self.positions))
+        args = list(args)
+        for i, t in zip(self.positions, passed):
+            args[i] = t
+        return tuple(args)
+
+    def outputs(self, out):
+        outs = out if isinstance(out, tuple) else (out,)
+        self.out_positions, self.n_out = _hooked(outs), len(outs)
+        if not self.out_positions:
+            return out
+        passed = BackwardHook.apply(self._on_outputs, *(outs[j] for j in self.out_positions))
+        outs = list(outs)
+        for j, t in zip(self.out_positions, passed):
+            outs[j] = t
+        return tuple(outs) if isinstance(out, tuple) else outs[0]
+
+    def _replacement(self, result, n: int, kind: str) -> list:
+        if not (isinstance(result, tuple) and len(result) == n):
+            raise ArgumentError(
+                f"{type(self.module).__name__}: a {kind} must return None or a tuple of {n} "
+                f"gradient(s), one per {'output' if 'pre' in kind else 'positional input'}; "
+                f"got {type(result).__name__}"
+                + (f" of length {len(result)}" if isinstance(result, tuple) else ""))
+        return list(result)
+
+    def _on_outputs(self, grads) -> list:
+        grad_output = [None] * self.n_out
+        for j, g in zip(self.out_positions, grads):
+            grad_output[j] = g
+        grad_output = tuple(grad_output)
+        for hook in self._hooks("_backward_pre_hooks"):
+            result = hook(self.module, grad_output)
+            if result is not None:
+                grad_output = tuple(self._replacement(result, self.n_out, "full backward "
+                                                      "pre-hook"))
+        self.grad_output = grad_output
+        if not self.positions:  # no input a gradient reaches: the hooks get None for each
+            for hook in self._hooks("_backward_hooks"):
+                hook(self.module, (None,) * self.n_args, self.grad_output)
+        return [grad_output[j] for j in self.out_positions]
+
+    def _on_inputs(self, grads) -> list:
+        grad_input = [None] * self.n_args
+        for i, g in zip(self.positions, grads):
+            grad_input[i] = g
+        for hook in self._hooks("_backward_hooks"):
+            result = hook(self.module, tuple(grad_input), self.grad_output)
+            if result is not None:
+                grad_input = self._replacement(result, self.n_args, "full backward hook")
+        return [grad_input[i] for i in self.positions]
+
+
 class Module:
     """Base class: subclasses set attributes in ``__init__`` and define ``forward``."""
 
@@ -82,18 +172,32 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         """Run ``forward`` (and the hooks), recording this call on every op it creates."""
+        if "_hooked" in self.__dict__:  # a hook was registered once: the full path
+            return self._call_with_hooks(args, kwargs)
+        s = state
+        outer = s.frame
+        s.frame = CallFrame(self, outer)
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            s.frame = outer
+
+    def _call_with_hooks(self, args, kwargs):
         own = self.__dict__
-        if "_forward_pre_hooks" in own:
-            with_kwargs = own.get("_forward_pre_hooks_with_kwargs", ())
-            for key, hook in list(own["_forward_pre_hooks"].items()):
-                if key in with_kwargs:
-                    result = hook(self, args, kwargs)
-                    if result is not None:
-                        args, kwargs = self._hook_result(result)
-                    continue
-                result = hook(self, args)
+        with_kwargs = own.get("_forward_pre_hooks_with_kwargs", ())
+        for key, hook in list(own.get("_forward_pre_hooks", {}).items()):
+            if key in with_kwargs:
+                result = hook(self, args, kwargs)
                 if result is not None:
-                    args = result if isinstance(result, tuple) else (result,)
+                    args, kwargs = self._hook_result(result)
+                continue
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        point = None
+        if (own.get("_backward_hooks") or own.get("_backward_pre_hooks")) and state.grad_enabled:
+            point = _BackwardHookPoint(self, args)
+            args = point.inputs(args)
         s = state
         outer = s.frame
         s.frame = CallFrame(self, outer)
@@ -101,14 +205,13 @@ class Module:
             out = self.forward(*args, **kwargs)
         finally:
             s.frame = outer
-        if "_forward_hooks" in own:
-            with_kwargs = own.get("_forward_hooks_with_kwargs", ())
-            for key, hook in list(own["_forward_hooks"].items()):
-                result = (hook(self, args, kwargs, out) if key in with_kwargs
-                          else hook(self, args, out))
-                if result is not None:
-                    out = result
-        return out
+        with_kwargs = own.get("_forward_hooks_with_kwargs", ())
+        for key, hook in list(own.get("_forward_hooks", {}).items()):
+            result = (hook(self, args, kwargs, out) if key in with_kwargs
+                      else hook(self, args, out))
+            if result is not None:
+                out = result
+        return out if point is None else point.outputs(out)
 
     def _hook_result(self, result) -> tuple[tuple, dict]:
         if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
@@ -123,6 +226,7 @@ class Module:
             raise ArgumentError(f"{type(self).__name__}.register{kind[:-1]}: the hook must be "
                                 f"callable, got {type(hook).__name__}")
         handle = RemovableHandle(self.__dict__.setdefault(kind, {}), hook)
+        self.__dict__["_hooked"] = True  # __call__ takes the path that runs hooks from now on
         if with_kwargs:
             self.__dict__.setdefault(kind + "_with_kwargs", set()).add(handle.id)
         return handle
@@ -137,6 +241,19 @@ class Module:
         """Call ``hook(module, args, output)`` after each forward (``hook(module, args, kwargs,
         output)`` with ``with_kwargs=True``); it may return a new output."""
         return self._register_hook("_forward_hooks", hook, with_kwargs)
+
+    def register_full_backward_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients of this call's outputs are
+        complete, before those of its inputs are computed; it may return a new grad_output (a
+        tuple, one per output)."""
+        return self._register_hook("_backward_pre_hooks", hook, False)
+
+    def register_full_backward_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of this call's
+        positional inputs are computed (None for an input that is not a Tensor requiring grad);
+        it may return a new grad_input, which flows on instead. As PyTorch's, an input that
+        the module changes in place (``nn.ReLU(inplace=True)``) is not allowed."""
+        return self._register_hook("_backward_hooks", hook, False)
 
     # --- discovery ----------------------------------------------------------------------------
 
