@@ -212,6 +212,39 @@ def test_forward_hooks_with_kwargs():
     np.testing.assert_array_equal(m(Tensor(np.ones(2))).data, [3.0, 3.0])
 
 
+def test_hooks_prepend_and_always_call_as_pytorch():
+    torch = pytest.importorskip("torch")
+
+    class Fails(nn.Module):
+        def forward(self, x):
+            raise ValueError("forward failed")
+
+    logs = []
+    for lib in (nn, torch.nn):
+        log = []
+        m = lib.Identity()
+        m.register_forward_pre_hook(lambda mod, args, log=log: log.append("pre a"))
+        m.register_forward_pre_hook(lambda mod, args, log=log: log.append("pre b"), prepend=True)
+        m.register_forward_hook(lambda mod, args, out, log=log: log.append("post a"))
+        h = m.register_forward_hook(lambda mod, args, out, log=log: log.append("post b"),
+                                    prepend=True)
+        m(Tensor(np.ones(2)) if lib is nn else torch.ones(2))
+        h.remove()
+        m(Tensor(np.ones(2)) if lib is nn else torch.ones(2))
+        logs.append(log)
+    assert logs[0] == logs[1] == ["pre b", "pre a", "post b", "post a", "pre b", "pre a",
+                                  "post a"]
+
+    m, seen = Fails(), []
+    m.register_forward_hook(lambda mod, args, out: seen.append(("always", out)), always_call=True)
+    m.register_forward_hook(lambda mod, args, out: seen.append("not on failure"))
+    m.register_forward_hook(lambda mod, args, out: 1 / 0, always_call=True)
+    with pytest.warns(UserWarning, match="always_call=True raised ZeroDivisionError"), \
+            pytest.raises(ValueError, match="forward failed"):
+        m(Tensor(np.ones(2)))
+    assert seen == [("always", None)]
+
+
 # --- Sequential ---------------------------------------------------------------------------------
 
 

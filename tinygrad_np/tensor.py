@@ -9,6 +9,7 @@ op in ``ops.py``), in-place updates, and ``backward``. The functions that build 
 from __future__ import annotations
 
 import inspect
+import itertools
 import warnings
 
 import numpy as np
@@ -1125,11 +1126,10 @@ _ARRAY_FUNCTION_OPS = {
 class RemovableHandle:
     """What ``register_hook`` returns: ``handle.remove()`` takes the hook off again."""
 
-    _next = 0
+    _ids = itertools.count(1)  # (next() on it is atomic: handles made in threads differ)
 
     def __init__(self, hooks: dict, hook):
-        RemovableHandle._next += 1
-        self.id = RemovableHandle._next
+        self.id = next(RemovableHandle._ids)
         self._hooks = hooks
         hooks[self.id] = hook
 

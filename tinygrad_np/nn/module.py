@@ -12,6 +12,7 @@ Only tensors you created count as state: a tensor computed by an op (an activati
 
 from __future__ import annotations
 
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -203,6 +204,9 @@ class Module:
         s.frame = CallFrame(self, outer)
         try:
             out = self.forward(*args, **kwargs)
+        except BaseException:
+            self._always_called(args, kwargs)
+            raise
         finally:
             s.frame = outer
         with_kwargs = own.get("_forward_hooks_with_kwargs", ())
@@ -213,6 +217,24 @@ class Module:
                 out = result
         return out if point is None else point.outputs(out)
 
+    def _always_called(self, args, kwargs) -> None:
+        """forward raised: the forward hooks registered with always_call=True still run (with
+        output None), and an error of theirs is only warned about, as in PyTorch."""
+        own = self.__dict__
+        always = own.get("_forward_hooks_always_called", ())
+        with_kwargs = own.get("_forward_hooks_with_kwargs", ())
+        for key, hook in list(own.get("_forward_hooks", {}).items()):
+            if key in always:
+                try:
+                    if key in with_kwargs:
+                        hook(self, args, kwargs, None)
+                    else:
+                        hook(self, args, None)
+                except Exception as e:  # the forward's error is the one to see
+                    warnings.warn(f"{type(self).__name__}: a forward hook registered with "
+                                  f"always_call=True raised {type(e).__name__}: {e}",
+                                  stacklevel=3)
+
     def _hook_result(self, result) -> tuple[tuple, dict]:
         if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
             raise ArgumentError(f"{type(self).__name__}: a forward pre-hook registered with "
@@ -221,39 +243,52 @@ class Module:
         args, kwargs = result
         return (args if isinstance(args, tuple) else (args,)), kwargs
 
-    def _register_hook(self, kind: str, hook, with_kwargs: bool) -> RemovableHandle:
+    def _register_hook(self, kind: str, hook, with_kwargs: bool = False, prepend: bool = False,
+                       always_call: bool = False) -> RemovableHandle:
         if not callable(hook):
             raise ArgumentError(f"{type(self).__name__}.register{kind[:-1]}: the hook must be "
                                 f"callable, got {type(hook).__name__}")
-        handle = RemovableHandle(self.__dict__.setdefault(kind, {}), hook)
+        hooks = self.__dict__.setdefault(kind, {})
+        handle = RemovableHandle(hooks, hook)
+        if prepend:  # first in line: the same dict (the other handles hold it), reordered
+            rest = [(k, v) for k, v in hooks.items() if k != handle.id]
+            hooks.clear()
+            hooks[handle.id] = hook
+            hooks.update(rest)
         self.__dict__["_hooked"] = True  # __call__ takes the path that runs hooks from now on
         if with_kwargs:
             self.__dict__.setdefault(kind + "_with_kwargs", set()).add(handle.id)
+        if always_call:
+            self.__dict__.setdefault(kind + "_always_called", set()).add(handle.id)
         return handle
 
-    def register_forward_pre_hook(self, hook, *, with_kwargs: bool = False) -> RemovableHandle:
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
         """Call ``hook(module, args)`` before each forward; it may return new args (a tuple, or
         one value). With ``with_kwargs=True`` it is called as ``hook(module, args, kwargs)`` and
-        may return ``(args, kwargs)``. Returns a handle; ``handle.remove()`` takes the hook off."""
-        return self._register_hook("_forward_pre_hooks", hook, with_kwargs)
+        may return ``(args, kwargs)``; ``prepend=True`` puts it before the hooks registered so
+        far. Returns a handle; ``handle.remove()`` takes the hook off."""
+        return self._register_hook("_forward_pre_hooks", hook, with_kwargs, prepend)
 
-    def register_forward_hook(self, hook, *, with_kwargs: bool = False) -> RemovableHandle:
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
         """Call ``hook(module, args, output)`` after each forward (``hook(module, args, kwargs,
-        output)`` with ``with_kwargs=True``); it may return a new output."""
-        return self._register_hook("_forward_hooks", hook, with_kwargs)
+        output)`` with ``with_kwargs=True``); it may return a new output. With
+        ``always_call=True`` it is also called, with output None, when forward raises (the
+        error then goes on)."""
+        return self._register_hook("_forward_hooks", hook, with_kwargs, prepend, always_call)
 
-    def register_full_backward_pre_hook(self, hook) -> RemovableHandle:
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """Call ``hook(module, grad_output)`` when the gradients of this call's outputs are
         complete, before those of its inputs are computed; it may return a new grad_output (a
         tuple, one per output)."""
-        return self._register_hook("_backward_pre_hooks", hook, False)
+        return self._register_hook("_backward_pre_hooks", hook, prepend=prepend)
 
-    def register_full_backward_hook(self, hook) -> RemovableHandle:
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """Call ``hook(module, grad_input, grad_output)`` when the gradients of this call's
         positional inputs are computed (None for an input that is not a Tensor requiring grad);
-        it may return a new grad_input, which flows on instead. As PyTorch's, an input that
-        the module changes in place (``nn.ReLU(inplace=True)``) is not allowed."""
-        return self._register_hook("_backward_hooks", hook, False)
+        it may return a new grad_input, which flows on instead."""
+        return self._register_hook("_backward_hooks", hook, prepend=prepend)
 
     # --- discovery ----------------------------------------------------------------------------
 
