@@ -1,7 +1,7 @@
 """PyTorch's other ways to write and inspect a custom op: ``setup_context``, ``vjp``,
-``@once_differentiable``, ``ctx.mark_dirty``, ``grad_fn.next_functions``; and its other hooks: a
-leaf's post-accumulate-grad hooks and a module's full backward hooks. Checked against PyTorch
-where it is installed."""
+``@once_differentiable``, ``ctx.mark_dirty``, ``grad_fn.next_functions``; and its other hooks: on
+a grad_fn, a leaf's post-accumulate-grad hooks and a module's full backward hooks. Checked
+against PyTorch where it is installed."""
 
 import numpy as np
 import pytest
@@ -11,6 +11,10 @@ from tinygrad_np import ArgumentError, Function, GraphError, Tensor, gradcheck, 
 from tinygrad_np.autograd import once_differentiable
 
 X0 = np.array([0.5, -1.25, 2.0])
+
+
+def _arrays(grads):
+    return [None if g is None else np.array(g.detach().numpy()) for g in grads]
 
 
 def leaf(values=X0):
@@ -364,6 +368,48 @@ def test_next_functions_of_an_op_used_before_an_in_place_edit():
     assert y.grad_fn.next_functions[0][0] is maker
 
 
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_grad_fn_hooks_see_and_replace_gradients_as_pytorch(create_graph):
+    torch = _torch()
+    logs = []
+    w0 = np.array([1.5, 2.0, -0.5])
+    for make, grad in ((leaf, tg.grad),
+                       (lambda v=X0: torch.tensor(v, requires_grad=True), torch.autograd.grad)):
+        x, w, log = make(), make(w0), []
+        y = x * w
+        y.grad_fn.register_prehook(
+            lambda go, log=log: (log.append(("pre", _arrays(go))), (go[0] * 2,))[1])
+        handle = y.grad_fn.register_hook(
+            lambda gi, go, log=log: (log.append(("post", _arrays(gi), _arrays(go))),
+                                     (gi[0], gi[1] * 10))[1])
+        loss = y.exp().sum()
+        if create_graph:
+            gx, gw = grad(loss, [x, w], create_graph=True)
+            (gx * gw).sum().backward()
+        else:
+            loss.backward()
+        log.append(("grads", _arrays([x.grad, w.grad])))
+        handle.remove()
+        (x * w).sum().backward()  # (a new node: its hooks are its own)
+        logs.append(log)
+    for a, b in zip(*logs):
+        assert a[0] == b[0]
+        for ours_g, theirs_g in zip(a[1:], b[1:]):
+            for u, v in zip(ours_g, theirs_g):
+                np.testing.assert_allclose(u, v)
+
+
+def test_grad_fn_hook_returning_the_wrong_count_raises():
+    x = leaf()
+    y = x * 2
+    y.grad_fn.register_hook(lambda gi, go: (gi[0], gi[0]))
+    with pytest.raises(GraphError, match="MulBackward0.register_hook: a hook must return None "
+                                         "or a tuple of 1 gradient"):
+        y.sum().backward()
+    with pytest.raises(ArgumentError, match="must be callable"):
+        y.grad_fn.register_prehook(None)
+
+
 # --- post-accumulate-grad hooks ----------------------------------------------------------------
 
 
@@ -431,10 +477,6 @@ def _linear_pair(torch):
         theirs.weight.copy_(torch.tensor(W.T))
         theirs.bias.copy_(torch.tensor(b))
     return ours, theirs, rng.normal(size=(5, 3))
-
-
-def _arrays(grads):
-    return [None if g is None else np.array(g.detach().numpy()) for g in grads]
 
 
 @pytest.mark.parametrize("input_requires_grad", [True, False])

@@ -995,6 +995,10 @@ class _Trace:
                 if ctx is None:
                     results[node] = g
                     continue
+                if ctx.node_hooks and any(ctx.node_hooks.values()):
+                    raise _Unsupported(f"a hook on {ctx.name()} (grad_fn.register_hook) reached "
+                                       f"by backward() at {where}: hooks run Python that a "
+                                       "replay would not run")
                 if node._retain:
                     retained[node] = g
             if ctx is None or g is None:

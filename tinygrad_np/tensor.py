@@ -9,7 +9,6 @@ op in ``ops.py``), in-place updates, and ``backward``. The functions that build 
 from __future__ import annotations
 
 import inspect
-import itertools
 import warnings
 
 import numpy as np
@@ -17,7 +16,8 @@ import numpy as np
 from . import ops
 from ._modes import get_default_dtype, resolve_dtype, state
 from .autograd import engine
-from .autograd.function import (
+from .autograd.function import (  # noqa: F401  (RemovableHandle: imported from here too)
+    RemovableHandle,
     TensorBase,
     moved,
     new_tensor,
@@ -1121,27 +1121,6 @@ _ARRAY_FUNCTION_OPS = {
     np.where: (_np_where, ("condition", "x", "y")),
     np.clip: (_np_clip, ("a", "a_min", "a_max", "min", "max")),
 }
-
-
-class RemovableHandle:
-    """What ``register_hook`` returns: ``handle.remove()`` takes the hook off again."""
-
-    _ids = itertools.count(1)  # (next() on it is atomic: handles made in threads differ)
-
-    def __init__(self, hooks: dict, hook):
-        self.id = next(RemovableHandle._ids)
-        self._hooks = hooks
-        hooks[self.id] = hook
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-        return False
 
 
 # --- in-place updates ----------------------------------------------------------------------------

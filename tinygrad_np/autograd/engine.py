@@ -324,6 +324,9 @@ def _backward_node(ctx, node, g_all, grads, queue, multi, tensor_mode, anomaly, 
         _check_saved(ctx, node)
     fn = ctx.fn
     user = not fn.array_mode
+    hooks = ctx.node_hooks
+    if hooks is not None and hooks["pre"]:
+        g_all = _run_node_prehooks(ctx, node, g_all, tensor_mode, foreign)
     if tensor_mode or user:
         result = _call_with_tensors(ctx, node, g_all, tensor_mode)
     elif fn.fast_backward is not None and _kernels.ENABLED:
@@ -336,6 +339,8 @@ def _backward_node(ctx, node, g_all, grads, queue, multi, tensor_mode, anomaly, 
         result = (result,)
     if len(result) != len(inputs):
         _check_count(fn, result, inputs)
+    if hooks is not None and hooks["post"]:
+        result = _run_node_hooks(ctx, node, result, g_all, tensor_mode, foreign)
     for i, gi in enumerate(result):
         if gi is None:
             continue
@@ -353,6 +358,54 @@ def _backward_node(ctx, node, g_all, grads, queue, multi, tensor_mode, anomaly, 
         if anomaly:
             _check_grad(ctx, node, inp, gi)
         _receive(inp, gi, grads, queue, multi)
+
+
+def _as_tensors(node, grads, tensor_mode: bool, foreign: set) -> tuple:
+    """Gradients as a node hook sees them: Tensors (None stays None). The hook may keep them:
+    their arrays are never adopted as a .grad."""
+    if tensor_mode:
+        return tuple(grads)
+    out = []
+    for g in grads:
+        if g is not None and not isinstance(g, TensorBase):
+            foreign.add(id(g))
+            g = new_tensor(type(node), np.asarray(g), None)
+        out.append(g)
+    return tuple(out)
+
+
+def _from_hook(ctx, result, n: int, what: str, tensor_mode: bool) -> list:
+    if not (isinstance(result, (tuple, list)) and len(result) == n):
+        raise GraphError(f"{ctx.name()}.{what}: a hook must return None or a tuple of {n} "
+                         f"gradient(s), got {type(result).__name__}"
+                         + (f" of length {len(result)}" if isinstance(result, tuple) else ""))
+    if tensor_mode:
+        return list(result)
+    return [g._data if isinstance(g, TensorBase) else g for g in result]
+
+
+def _run_node_prehooks(ctx, node, g_all, tensor_mode: bool, foreign: set):
+    for hook in list(ctx.node_hooks["pre"].values()):
+        result = hook(_as_tensors(node, g_all, tensor_mode, foreign))
+        if result is not None:
+            g_all = _from_hook(ctx, result, len(g_all), "register_prehook", tensor_mode)
+    return g_all
+
+
+def _run_node_hooks(ctx, node, result: tuple, g_all, tensor_mode: bool, foreign: set):
+    """The hooks registered with ``grad_fn.register_hook``: they see (and may replace) the
+    gradients of the op's tensor inputs."""
+    positions = [i for i, a in enumerate(ctx.inputs) if isinstance(a, TensorBase)]
+    grad_outputs = _as_tensors(node, g_all, tensor_mode, foreign)
+    result = list(result)
+    for hook in list(ctx.node_hooks["post"].values()):
+        new = hook(_as_tensors(node, [result[i] for i in positions], tensor_mode, foreign),
+                   grad_outputs)
+        if new is not None:
+            for i, g in zip(positions, _from_hook(ctx, new, len(positions), "register_hook",
+                                                   tensor_mode)):
+                result[i] = g
+    return tuple(result)
 
 
 def _check_saved(ctx, node) -> None:

@@ -135,6 +135,27 @@ def version(t: TensorBase) -> int:
     return 0 if t._stamp is None else t._stamp[0]
 
 
+class RemovableHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` takes the hook off again."""
+
+    _ids = itertools.count(1)  # (next() on it is atomic: handles made in threads differ)
+
+    def __init__(self, hooks: dict, hook):
+        self.id = next(RemovableHandle._ids)
+        self._hooks = hooks
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+
 # --- Context -----------------------------------------------------------------------------------
 
 
@@ -181,6 +202,7 @@ class Context:
     frame = None
     arrays = None  # a primitive's input arrays as forward received them
     replaced = None  # for an in-place op: the tensor standing for the value it overwrote
+    node_hooks = None  # {"pre": {...}, "post": {...}}: register_prehook / register_hook
 
     def save_for_backward(self, *values) -> None:
         self.saved_tensors = values
@@ -230,6 +252,25 @@ class Context:
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
+
+    def register_prehook(self, hook) -> RemovableHandle:
+        """Call ``hook(grad_outputs)`` before this op's backward runs (a tuple, one gradient per
+        output); it may return a new tuple, which backward gets instead."""
+        return self._node_hook("pre", hook)
+
+    def register_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(grad_inputs, grad_outputs)`` after this op's backward (``grad_inputs``:
+        one entry per tensor input, as ``next_functions``, None where there is no gradient); it
+        may return a new ``grad_inputs``, which flows on instead."""
+        return self._node_hook("post", hook)
+
+    def _node_hook(self, kind: str, hook) -> RemovableHandle:
+        if not callable(hook):
+            raise ArgumentError(f"{self.name()}.register_{'pre' if kind == 'pre' else ''}hook: "
+                                f"the hook must be callable, got {type(hook).__name__}")
+        if self.node_hooks is None:
+            self.node_hooks = {"pre": {}, "post": {}}
+        return RemovableHandle(self.node_hooks[kind], hook)
 
 
 class AccumulateGrad:
