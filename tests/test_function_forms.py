@@ -457,11 +457,43 @@ def test_post_accumulate_grad_hook_refusals():
         leaf().register_post_accumulate_grad_hook(3)
 
 
-def test_a_post_accumulate_hook_is_not_a_gradient_hook():
-    x = leaf()
-    x.register_post_accumulate_grad_hook(lambda t: 0)  # its return value changes nothing
+def test_post_accumulate_hooks_run_without_recording_and_must_return_none():
+    x, seen = leaf(), []
+
+    def step(p):  # PyTorch's optimizer-in-backward: an in-place update of the leaf
+        seen.append(tg.is_grad_enabled())
+        p.sub_(0.5 * p.grad)
+
+    x.register_post_accumulate_grad_hook(step)
     (x * 2).sum().backward()
+    assert seen == [False]
     np.testing.assert_array_equal(x.grad.data, [2.0, 2.0, 2.0])
+    np.testing.assert_allclose(x.data, X0 - 1)
+    y = leaf()
+    y.register_post_accumulate_grad_hook(lambda t: 0)
+    with pytest.raises(GraphError, match="it should return None"):
+        (y * 2).sum().backward()
+
+
+def test_tensor_hooks_run_in_the_backward_grad_mode_and_keep_the_dtype():
+    x, modes = leaf(), []
+    x.register_hook(lambda g: modes.append((tg.is_grad_enabled(), (g * x).requires_grad)))
+    (x * 2).sum().backward()
+    tg.grad((x * 2).sum(), [x], create_graph=True)
+    assert modes == [(False, False), (True, True)]
+    for bad, words in ((lambda g: g.float(), "dtype float64 returned a gradient of shape \\(3,\\) "
+                                             "and dtype float32"),
+                       (lambda g: 5.0, "returned float; return None or a Tensor")):
+        y = leaf()
+        y.register_hook(bad)
+        with pytest.raises(GraphError, match=words):
+            (y * 2).sum().backward()
+        assert y.grad is None
+    z = leaf()
+    z.register_hook(lambda g: np.ones(3))  # an array is a gradient too, in both modes
+    (g,) = tg.grad((z * 2).sum(), [z], create_graph=True)
+    assert isinstance(g, Tensor)
+    np.testing.assert_array_equal(g.data, np.ones(3))
 
 
 # --- a module's full backward hooks ------------------------------------------------------------
@@ -492,8 +524,7 @@ def test_full_backward_hooks_see_and_replace_gradients_as_pytorch(input_requires
             lambda mod, gi, go, log=log: (log.append(("full", _arrays(gi), _arrays(go))),
                                           None if gi[0] is None else (gi[0] * 3,))[1])
         x = make(X, requires_grad=input_requires_grad)
-        with pytest.warns(UserWarning) if m is theirs and not input_requires_grad else \
-                _no_warning():
+        with pytest.warns(UserWarning) if not input_requires_grad else _no_warning():
             (m(x) ** 2).sum().backward()
         log.append(("grads", _arrays([x.grad, m.weight.grad if m is ours else m.weight.grad.T])))
         logs.append(log)
@@ -554,6 +585,62 @@ def test_a_full_backward_hook_returning_the_wrong_count_raises():
         m(leaf()).sum().backward()
 
 
+def test_full_backward_hook_runs_once_in_a_double_backward_as_pytorch():
+    torch = _torch()
+    results = []
+    for lib, make, grad in ((tg.nn, leaf, tg.grad),
+                            (torch.nn, lambda: torch.tensor(X0, requires_grad=True),
+                             torch.autograd.grad)):
+        m, calls = lib.Tanh(), []
+        m.register_full_backward_hook(lambda mod, gi, go, calls=calls: (calls.append(1),
+                                                                        (gi[0] * 2,))[1])
+        x = make()
+        (g,) = grad(m(x).sum(), [x], create_graph=True)
+        (h,) = grad(g.sum(), [x])
+        results.append((len(calls), np.array(g.detach().numpy()), np.array(h.detach().numpy())))
+    assert results[0][0] == results[1][0] == 1
+    np.testing.assert_allclose(results[0][1], results[1][1])
+    np.testing.assert_allclose(results[0][2], results[1][2])
+
+
+def test_full_backward_hooks_are_those_of_the_forward_call():
+    m, seen = tg.nn.Tanh(), []
+    handle = m.register_full_backward_hook(lambda mod, gi, go: [gi[0] * 10])  # a list will do
+    x = leaf()
+    y = m(x)
+    handle.remove()  # after forward: this call's backward still runs it, as PyTorch's
+    m.register_full_backward_hook(lambda mod, gi, go: seen.append("added after"))
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, 10 * (1 - np.tanh(X0) ** 2))
+    assert seen == []
+    m(x).sum().backward()
+    assert seen == ["added after"]
+
+
+def test_a_full_backward_hook_with_no_input_requiring_grad():
+    m = tg.nn.Linear(3, 2, dtype=np.float64)
+    m.register_full_backward_hook(lambda mod, gi, go: (Tensor(np.ones((4, 3))),))
+    with pytest.warns(UserWarning, match="outputs only, since no input requires grad"), \
+            pytest.raises(ArgumentError, match="no input requires grad must return None"):
+        m(Tensor(np.ones((4, 3)))).sum().backward()
+
+
+def test_always_call_hooks_run_when_a_pre_hook_or_another_hook_raises():
+    m, seen = tg.nn.Identity(), []
+    m.register_forward_hook(lambda mod, args, out: seen.append(out), always_call=True)
+    pre = m.register_forward_pre_hook(lambda mod, args: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        m(leaf())
+    assert seen == [None]
+    pre.remove()
+    seen.clear()
+    m.register_forward_hook(lambda mod, args, out: 1 / 0, prepend=True)
+    with pytest.raises(ZeroDivisionError):
+        m(leaf())
+    assert len(seen) == 1 and isinstance(seen[0], Tensor)  # the output of forward
+
+
+@pytest.mark.filterwarnings("ignore:.*a full backward hook is called")
 def test_jit_refuses_a_module_with_backward_hooks():
     m = tg.nn.Linear(3, 2, dtype=np.float64)
     m.register_full_backward_hook(lambda mod, gi, go: None)

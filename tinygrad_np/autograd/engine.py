@@ -210,12 +210,8 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
             ctx.arrays = None  # (an input given a new array since would keep the old alive)
             if ctx.stash is not None:
                 ctx.stash = None
-    if accumulate:
-        for t in hooked:  # every gradient is written: the post-accumulate hooks may read all
-            if t in results and t._requires_grad:
-                for hook in list(t._hooks.values()):
-                    if type(hook) is PostAccumulate:
-                        hook.fn(t)
+    if accumulate and hooked:
+        _post_accumulate(hooked, results, create_graph)
     if tracer is not None:
         tracer.after_backward()
     return results
@@ -291,30 +287,58 @@ class PostAccumulate:
         self.fn = fn
 
 
+def _post_accumulate(hooked: list, results: dict, create_graph: bool) -> None:
+    """Every gradient of the backward is written: the leaves' post-accumulate hooks run."""
+    with _hook_mode(create_graph):
+        for t in hooked:
+            if t not in results or not t._requires_grad:
+                continue
+            for hook in list(t._hooks.values()):
+                if type(hook) is PostAccumulate and hook.fn(t) is not None:
+                    raise GraphError("register_post_accumulate_grad_hook: a hook returned "
+                                     "something; it should return None (it acts on the "
+                                     "tensor, whose .grad is written)")
+
+
+def _hook_mode(tensor_mode: bool):
+    """Hooks run in the backward's grad mode, as PyTorch's: recording only under create_graph."""
+    return _modes.enable_grad() if tensor_mode else _modes.no_grad()
+
+
 def _run_hooks(node, g, tensor_mode: bool, foreign: set):
     """Call the tensor's hooks in order; each may return a replacement gradient."""
-    for hook in list(node._hooks.values()):
-        if type(hook) is PostAccumulate:
-            continue
-        if not tensor_mode:
-            foreign.add(id(g))  # the hook may keep the Tensor it is given: never adopt its
-            # array as a .grad, which a later backward would add into in place
-        arg = g if tensor_mode else new_tensor(type(node), g, None)
-        out = hook(arg)
-        if out is None:
-            continue
-        if isinstance(out, TensorBase):
-            out = out if tensor_mode else out._data
-        elif not tensor_mode:
-            out = np.asarray(out)
-        if tuple(out.shape) != tuple(node._data.shape):
-            raise GraphError(f"register_hook: a hook on a tensor of shape "
-                             f"{tuple(node._data.shape)} returned a gradient of shape "
-                             f"{tuple(out.shape)}; return None or a gradient of the same shape")
-        if not tensor_mode:
-            foreign.add(id(out))  # the hook may keep it: never adopt it as a .grad
-        g = out
+    with _hook_mode(tensor_mode):
+        for hook in list(node._hooks.values()):
+            if type(hook) is PostAccumulate:
+                continue
+            if not tensor_mode:
+                foreign.add(id(g))  # the hook may keep the Tensor it is given: never adopt its
+                # array as a .grad, which a later backward would add into in place
+            out = hook(g if tensor_mode else new_tensor(type(node), g, None))
+            if out is not None:
+                g = _hook_gradient(node, out, tensor_mode)
+                if not tensor_mode:
+                    foreign.add(id(g))  # the hook may keep it: never adopt it as a .grad
     return g
+
+
+def _hook_gradient(node, out, tensor_mode: bool):
+    """What a tensor hook returned, checked: a gradient of the tensor's shape and dtype."""
+    if isinstance(out, TensorBase):
+        data = out._data
+    elif isinstance(out, np.ndarray):
+        data = out
+    else:
+        raise GraphError(f"register_hook: a hook on a tensor of shape {tuple(node._data.shape)} "
+                         f"returned {type(out).__name__}; return None or a Tensor")
+    if data.shape != node._data.shape or data.dtype != node._data.dtype:
+        raise GraphError(f"register_hook: a hook on a tensor of shape {tuple(node._data.shape)} "
+                         f"and dtype {node._data.dtype} returned a gradient of shape "
+                         f"{tuple(data.shape)} and dtype {data.dtype}; return None or a "
+                         "gradient of the same shape and dtype")
+    if not tensor_mode:
+        return data
+    return out if isinstance(out, TensorBase) else new_tensor(type(node), data, None)
 
 
 def _backward_node(ctx, node, g_all, grads, queue, multi, tensor_mode, anomaly, foreign, done,
@@ -385,10 +409,11 @@ def _from_hook(ctx, result, n: int, what: str, tensor_mode: bool) -> list:
 
 
 def _run_node_prehooks(ctx, node, g_all, tensor_mode: bool, foreign: set):
-    for hook in list(ctx.node_hooks["pre"].values()):
-        result = hook(_as_tensors(node, g_all, tensor_mode, foreign))
-        if result is not None:
-            g_all = _from_hook(ctx, result, len(g_all), "register_prehook", tensor_mode)
+    with _hook_mode(tensor_mode):
+        for hook in list(ctx.node_hooks["pre"].values()):
+            result = hook(_as_tensors(node, g_all, tensor_mode, foreign))
+            if result is not None:
+                g_all = _from_hook(ctx, result, len(g_all), "register_prehook", tensor_mode)
     return g_all
 
 
@@ -398,13 +423,14 @@ def _run_node_hooks(ctx, node, result: tuple, g_all, tensor_mode: bool, foreign:
     positions = [i for i, a in enumerate(ctx.inputs) if isinstance(a, TensorBase)]
     grad_outputs = _as_tensors(node, g_all, tensor_mode, foreign)
     result = list(result)
-    for hook in list(ctx.node_hooks["post"].values()):
-        new = hook(_as_tensors(node, [result[i] for i in positions], tensor_mode, foreign),
-                   grad_outputs)
-        if new is not None:
-            for i, g in zip(positions, _from_hook(ctx, new, len(positions), "register_hook",
-                                                   tensor_mode)):
-                result[i] = g
+    with _hook_mode(tensor_mode):
+        for hook in list(ctx.node_hooks["post"].values()):
+            new = hook(_as_tensors(node, [result[i] for i in positions], tensor_mode, foreign),
+                       grad_outputs)
+            if new is not None:
+                for i, g in zip(positions, _from_hook(ctx, new, len(positions),
+                                                       "register_hook", tensor_mode)):
+                    result[i] = g
     return tuple(result)
 
 

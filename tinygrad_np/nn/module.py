@@ -96,15 +96,17 @@ def _hooked(values) -> list:
 
 class _BackwardHookPoint:
     """One call of a module with backward hooks: ``inputs()`` and ``outputs()`` pass the call's
-    tensors through a ``BackwardHook`` each, whose backward runs the hooks."""
+    tensors through a ``BackwardHook`` each, whose backward runs the hooks registered when the
+    call was made (as PyTorch's: removing or adding a hook between forward and backward
+    changes later calls only)."""
 
     def __init__(self, module, args):
+        own = module.__dict__
         self.module, self.n_args = module, len(args)
-        self.positions = _hooked(args) if module.__dict__.get("_backward_hooks") else []
+        self.pre = list(own.get("_backward_pre_hooks", {}).values())
+        self.full = list(own.get("_backward_hooks", {}).values())
+        self.positions = _hooked(args) if self.full else []
         self.grad_output = None
-
-    def _hooks(self, kind: str) -> list:
-        return list(self.module.__dict__.get(kind, {}).values())
 
     def inputs(self, args: tuple) -> tuple:
         if not self.positions:
@@ -127,12 +129,12 @@ class _BackwardHookPoint:
         return tuple(outs) if isinstance(out, tuple) else outs[0]
 
     def _replacement(self, result, n: int, kind: str) -> list:
-        if not (isinstance(result, tuple) and len(result) == n):
+        if not (isinstance(result, (tuple, list)) and len(result) == n):
             raise ArgumentError(
                 f"{type(self.module).__name__}: a {kind} must return None or a tuple of {n} "
                 f"gradient(s), one per {'output' if 'pre' in kind else 'positional input'}; "
                 f"got {type(result).__name__}"
-                + (f" of length {len(result)}" if isinstance(result, tuple) else ""))
+                + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""))
         return list(result)
 
     def _on_outputs(self, grads) -> list:
@@ -140,23 +142,34 @@ class _BackwardHookPoint:
         for j, g in zip(self.out_positions, grads):
             grad_output[j] = g
         grad_output = tuple(grad_output)
-        for hook in self._hooks("_backward_pre_hooks"):
+        for hook in self.pre:
             result = hook(self.module, grad_output)
             if result is not None:
                 grad_output = tuple(self._replacement(result, self.n_out, "full backward "
                                                       "pre-hook"))
-        self.grad_output = grad_output
-        if not self.positions:  # no input a gradient reaches: the hooks get None for each
-            for hook in self._hooks("_backward_hooks"):
-                hook(self.module, (None,) * self.n_args, self.grad_output)
+        if self.full and not self.positions:  # no input a gradient reaches: None for each
+            warnings.warn(f"{type(self.module).__name__}: a full backward hook is called with "
+                          "the gradients of the outputs only, since no input requires grad",
+                          stacklevel=2)
+            for hook in self.full:
+                result = hook(self.module, (None,) * self.n_args, grad_output)
+                if result is not None and any(g is not None for g in result):
+                    raise ArgumentError(
+                        f"{type(self.module).__name__}: a full backward hook of a call where "
+                        "no input requires grad must return None (or None for each input)")
+        else:
+            self.grad_output = grad_output  # for the hooks, when the inputs' gradients come
         return [grad_output[j] for j in self.out_positions]
 
     def _on_inputs(self, grads) -> list:
+        grad_output, self.grad_output = self.grad_output, None
+        if grad_output is None:  # not reached through the outputs (a create_graph backward
+            return list(grads)  # going back over the call): the hooks ran for that already
         grad_input = [None] * self.n_args
         for i, g in zip(self.positions, grads):
             grad_input[i] = g
-        for hook in self._hooks("_backward_hooks"):
-            result = hook(self.module, tuple(grad_input), self.grad_output)
+        for hook in self.full:
+            result = hook(self.module, tuple(grad_input), grad_output)
             if result is not None:
                 grad_input = self._replacement(result, self.n_args, "full backward hook")
         return [grad_input[i] for i in self.positions]
@@ -185,52 +198,57 @@ class Module:
 
     def _call_with_hooks(self, args, kwargs):
         own = self.__dict__
-        with_kwargs = own.get("_forward_pre_hooks_with_kwargs", ())
-        for key, hook in list(own.get("_forward_pre_hooks", {}).items()):
-            if key in with_kwargs:
-                result = hook(self, args, kwargs)
-                if result is not None:
-                    args, kwargs = self._hook_result(result)
-                continue
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
-        point = None
-        if (own.get("_backward_hooks") or own.get("_backward_pre_hooks")) and state.grad_enabled:
-            point = _BackwardHookPoint(self, args)
-            args = point.inputs(args)
-        s = state
-        outer = s.frame
-        s.frame = CallFrame(self, outer)
+        out, called = None, set()  # (for the always_call hooks, should anything raise)
         try:
-            out = self.forward(*args, **kwargs)
+            with_kwargs = own.get("_forward_pre_hooks_with_kwargs", ())
+            for key, hook in list(own.get("_forward_pre_hooks", {}).items()):
+                if key in with_kwargs:
+                    result = hook(self, args, kwargs)
+                    if result is not None:
+                        args, kwargs = self._hook_result(result)
+                    continue
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+            point = None
+            if (own.get("_backward_hooks") or own.get("_backward_pre_hooks")) and \
+                    state.grad_enabled:
+                point = _BackwardHookPoint(self, args)
+                args = point.inputs(args)
+            s = state
+            outer = s.frame
+            s.frame = CallFrame(self, outer)
+            try:
+                out = self.forward(*args, **kwargs)
+            finally:
+                s.frame = outer
+            with_kwargs = own.get("_forward_hooks_with_kwargs", ())
+            for key, hook in list(own.get("_forward_hooks", {}).items()):
+                called.add(key)
+                result = (hook(self, args, kwargs, out) if key in with_kwargs
+                          else hook(self, args, out))
+                if result is not None:
+                    out = result
+            return out if point is None else point.outputs(out)
         except BaseException:
-            self._always_called(args, kwargs)
+            self._always_called(args, kwargs, out, called)
             raise
-        finally:
-            s.frame = outer
-        with_kwargs = own.get("_forward_hooks_with_kwargs", ())
-        for key, hook in list(own.get("_forward_hooks", {}).items()):
-            result = (hook(self, args, kwargs, out) if key in with_kwargs
-                      else hook(self, args, out))
-            if result is not None:
-                out = result
-        return out if point is None else point.outputs(out)
 
-    def _always_called(self, args, kwargs) -> None:
-        """forward raised: the forward hooks registered with always_call=True still run (with
-        output None), and an error of theirs is only warned about, as in PyTorch."""
+    def _always_called(self, args, kwargs, out, called: set) -> None:
+        """Something in the call raised: the forward hooks registered with always_call=True
+        that have not run yet still run (with the output so far, None if forward failed), and
+        an error of theirs is only warned about, as in PyTorch."""
         own = self.__dict__
         always = own.get("_forward_hooks_always_called", ())
         with_kwargs = own.get("_forward_hooks_with_kwargs", ())
         for key, hook in list(own.get("_forward_hooks", {}).items()):
-            if key in always:
+            if key in always and key not in called:
                 try:
                     if key in with_kwargs:
-                        hook(self, args, kwargs, None)
+                        hook(self, args, kwargs, out)
                     else:
-                        hook(self, args, None)
-                except Exception as e:  # the forward's error is the one to see
+                        hook(self, args, out)
+                except Exception as e:  # the first error is the one to see
                     warnings.warn(f"{type(self).__name__}: a forward hook registered with "
                                   f"always_call=True raised {type(e).__name__}: {e}",
                                   stacklevel=3)
