@@ -103,6 +103,95 @@ def test_setup_context_errors():
                                   "setup_context": staticmethod(lambda ctx, i, o: None)})
 
 
+# --- what backward gets and returns, as PyTorch ------------------------------------------------
+
+
+class TaggedPair(Function):
+    """("tag", 2x, 3x): a string among the outputs keeps its place in backward's arguments"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return "tag", x * 2, x * 3
+
+    @staticmethod
+    def backward(ctx, g_tag, g2, g3):
+        assert g_tag is None
+        return g2 * 2 + g3 * 3
+
+
+def test_non_tensor_outputs_keep_their_place_in_backward_as_pytorch():
+    torch = _torch()
+
+    class TTaggedPair(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return "tag", x * 2, x * 3
+
+        @staticmethod
+        def backward(ctx, g_tag, g2, g3):
+            assert g_tag is None
+            return g2 * 2 + g3 * 3
+
+    x, xt = leaf(), torch.tensor(X0, requires_grad=True)
+    tag, a, b = TaggedPair.apply(x)
+    assert tag == "tag"
+    (a * b).sum().backward()
+    tag, a, b = TTaggedPair.apply(xt)
+    (a * b).sum().backward()
+    np.testing.assert_allclose(x.grad.data, xt.grad.numpy())
+    assert gradgradcheck(lambda v: TaggedPair.apply(v)[1] * TaggedPair.apply(v)[2], leaf())
+
+
+class Weighted(Function):
+    @staticmethod
+    def forward(ctx, x, k=2.0, w=None):
+        ctx.save_for_backward(x, w)
+        return x * k if w is None else x * w
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        return g * w, None, g * x
+
+
+def test_keywords_take_their_places_in_a_function_with_ctx_as_pytorch():
+    x, w = leaf(), leaf([1.0, 2.0, 3.0])
+    y = Weighted.apply(x, 1.0, w=w)  # w binds to its position: an input, with a gradient
+    assert y.grad_fn.needs_input_grad == (True, False, True)
+    (y.sum() + (w * w).sum()).backward()
+    np.testing.assert_allclose(w.grad.data, X0 + 2 * np.array([1.0, 2.0, 3.0]))
+    with pytest.raises(ArgumentError, match="passed as w= requires grad but does not take a "
+                                            "positional place"):
+        Weighted.apply(x, w=w)  # (k given no value: PyTorch refuses this too)
+
+
+def test_backward_again_through_ops_that_saved_nothing_as_pytorch():
+    x = leaf()
+    y = (x + 1).sum()
+    y.backward()
+    y.backward()  # add and sum saved nothing: nothing was freed
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0, 2.0])
+    z = (x * x).sum()
+    z.backward()
+    with pytest.raises(GraphError, match="freed by an earlier backward"):
+        z.backward()
+
+
+def test_a_gradient_for_a_non_tensor_input_raises():
+    class Scale(Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2, g.sum()
+
+    with pytest.raises(GraphError, match="backward of Scale: returned a gradient for input 1, "
+                                         "which is not a tensor \\(float\\)"):
+        Scale.apply(leaf(), 2.0).sum().backward()
+
+
 # --- vjp: backward's other name ----------------------------------------------------------------
 
 

@@ -59,7 +59,9 @@ def test_freed_graph_keeps_its_structure_for_drawing():
     loss.backward()
     ops = [t.op for t in tg.toposort(loss, include_constants=True)]
     assert ops == [None, "exp", "add", "sum"]  # the 1 is a number in add's record, not a node
-    assert all(t.grad_fn.freed and t.grad_fn.saved_tensors == () for t in tg.toposort(loss)[1:])
+    assert all(t.grad_fn.saved_tensors == () for t in tg.toposort(loss)[1:])
+    # only exp saved something (its output): add and sum could run again, as in PyTorch
+    assert [t.grad_fn.freed for t in tg.toposort(loss)[1:]] == [True, False, False]
 
 
 def test_backward_on_tensor_that_needs_no_grad_says_why():
@@ -179,7 +181,8 @@ def test_backward_frees_saved_arrays_but_user_reference_keeps_structure():
     h = x.exp()
     loss = h.sum()
     loss.backward()
-    assert h.grad_fn.freed and loss.grad_fn.freed and h.grad_fn.saved_tensors == ()
+    assert h.grad_fn.freed and h.grad_fn.saved_tensors == ()
+    assert not loss.grad_fn.freed  # sum saved nothing: it has nothing to free
     assert loss.grad_fn.parents == (h,)
 
 

@@ -205,11 +205,11 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
                 _add_to_grad(t, g, create_graph, foreign)
     if not retain_graph:
         for ctx in done:
-            ctx.saved_tensors = ()
-            ctx.freed = True
-            ctx.arrays = None  # (an input given a new array since would keep the old alive)
-            if ctx.stash is not None:
+            if ctx.saved_tensors or ctx.stash is not None:  # (an op that saved nothing can
+                ctx.saved_tensors = ()  # run again, as in PyTorch: x + 1 twice)
+                ctx.freed = True
                 ctx.stash = None
+            ctx.arrays = None  # (an input given a new array since would keep the old alive)
     if accumulate and hooked:
         _post_accumulate(hooked, results, create_graph)
     if tracer is not None:
@@ -370,6 +370,10 @@ def _backward_node(ctx, node, g_all, grads, queue, multi, tensor_mode, anomaly, 
             continue
         inp = inputs[i]
         if not isinstance(inp, TensorBase) or not inp._requires_grad:
+            if user and not isinstance(inp, TensorBase):
+                raise GraphError(
+                    f"backward of {op_name(fn)}: returned a gradient for input {i}, which is "
+                    f"not a tensor ({type(inp).__name__}); return None in its place")
             continue
         if needed is not None and inp not in needed:
             continue
@@ -511,9 +515,9 @@ def _check_count(fn, result, inputs) -> None:
 def _zeros_for_missing(ctx, node, g_all, tensor_mode: bool) -> list:
     """Zeros for the outputs that received no gradient (PyTorch's materialize_grads)."""
     out = []
-    for x, (shape, dtype) in zip(g_all, ctx.output_meta):
-        if x is None:  # (from the shape: the caller may have dropped that output)
-            x = np.zeros(shape, dtype)
+    for x, meta in zip(g_all, ctx.output_meta):
+        if x is None and meta is not None:  # (from the shape: the caller may have dropped it)
+            x = np.zeros(*meta)
             if tensor_mode:
                 x = new_tensor(type(node), x, None)
         out.append(x)

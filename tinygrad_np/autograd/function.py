@@ -169,6 +169,9 @@ class _Output:
     def __init__(self, index: int, data: np.ndarray):
         self.index, self.data = index, data
 
+    def __repr__(self) -> str:
+        return f"<the op's output {self.index}, shape {tuple(self.data.shape)}>"
+
 
 def moved(saved: tuple, old: np.ndarray, new: np.ndarray) -> tuple:
     """``saved`` (what an op saved for backward) with the array ``old`` replaced by ``new``,
@@ -506,10 +509,17 @@ def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
         bound = _bound(cls, args, kwargs)
         if len(bound.args) != len(args):  # keywords or defaults took positional places: those
             return cls.apply(*bound.args, **bound.kwargs)  # are inputs (needs_input_grad)
+        _no_tensor_keywords(cls, bound.kwargs)
         with _modes.no_grad():
             result = cls.forward(*args, **bound.kwargs)
             cls.setup_context(ctx, args, result)
     else:
+        if kwargs:  # keywords that name forward's parameters take their places (a tensor so
+            # passed is an input, with a gradient), as PyTorch binds them; defaults stay out
+            bound = _bound(cls, (ctx, *args), kwargs, defaults=False)
+            if len(bound.args) != len(args) + 1:
+                return cls.apply(*bound.args[1:], **bound.kwargs)
+            _no_tensor_keywords(cls, kwargs)
         with _modes.no_grad():
             result = cls.forward(ctx, *args, **kwargs)
     single = not isinstance(result, tuple)
@@ -520,8 +530,10 @@ def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
             return result  # no tensors in or out: nothing to record
     skip = set(ctx.__dict__.get("non_differentiable", ()))
     dirty = _check_dirty(cls, ctx, args, results, record)
-    outputs, made = [], []
-    for r in results:
+    # each output keeps its place among forward's results, non-tensors included: backward gets
+    # one gradient per result, None for a number or a string, as in PyTorch
+    outputs, made, places = [], [], [None] * len(results)
+    for pos, r in enumerate(results):
         if isinstance(r, np.ndarray):
             r = new_tensor(type(proto), r, None)
         if not isinstance(r, TensorBase):
@@ -529,25 +541,28 @@ def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
             continue
         keep = record and id(r) not in skip and r._data.dtype.kind == "f"
         if dirty and any(r is d for d in dirty):
-            out = _rebase(ctx, r, len(made), keep)
+            out = _rebase(ctx, r, pos, keep)
         else:
-            out = new_tensor(type(proto), r._data, ctx if keep else None, len(made),
+            out = new_tensor(type(proto), r._data, ctx if keep else None, pos,
                              _alias_stamp(r._data, args))
         # what forward saved of this output now stands for the recorded output
-        ctx.saved_tensors = tuple(_Output(len(made), r._data) if s is r else s
+        ctx.saved_tensors = tuple(_Output(pos, r._data) if s is r else s
                                   for s in ctx.saved_tensors)
         outputs.append(out)
         made.append(out)
-    ctx.n_outputs = len(made)
+        places[pos] = out
+    ctx.n_outputs = len(results)
     if record:
         ctx.seq = next(_sequence)
         ctx.stamp = _last_write
         if dirty:
             _views_edited(ctx, dirty)
         ctx.frame = state.frame
-        ctx.outputs = tuple(weakref.ref(o) for o in made)
-        # shapes and dtypes: the zero gradient of an output the caller dropped
-        ctx.output_meta = tuple((o._data.shape, o._data.dtype) for o in made)
+        ctx.outputs = tuple(None if o is None else weakref.ref(o) for o in places)
+        # shapes and dtypes: the zero gradient of an output the caller dropped (None: not a
+        # tensor, its gradient stays None)
+        ctx.output_meta = tuple(None if o is None else (o._data.shape, o._data.dtype)
+                                for o in places)
         if state.anomaly:
             _anomaly_record(ctx, made)
     elif state.anomaly:
@@ -601,7 +616,7 @@ class _OnceDifferentiated(Function):
             "@once_differentiable) to get higher-order gradients")
 
 
-def _bound(cls, args, kwargs):
+def _bound(cls, args, kwargs, defaults: bool = True):
     """forward's arguments bound to its parameters, defaults applied (PyTorch's setup_context
     form: ``inputs`` holds them all, in their places)."""
     sig = cls.__dict__.get("_forward_signature")
@@ -612,8 +627,21 @@ def _bound(cls, args, kwargs):
         bound = sig.bind(*args, **kwargs)
     except TypeError as e:
         raise ArgumentError(f"{op_name(cls)}.apply: {e}") from None
-    bound.apply_defaults()
+    if defaults:
+        bound.apply_defaults()
     return bound
+
+
+def _no_tensor_keywords(cls, kwargs) -> None:
+    """A tensor that requires grad left as a keyword (keyword-only, or after a parameter given
+    no value) is not an input: its gradient would be lost without a word."""
+    for name, value in kwargs.items():
+        if isinstance(value, TensorBase) and value._requires_grad:
+            raise ArgumentError(
+                f"{op_name(cls)}.apply: the tensor passed as {name}= requires grad but does not "
+                "take a positional place of forward (a keyword-only parameter, or one after a "
+                "parameter given no value), so it would get no gradient; pass it, and the "
+                "arguments before it, by position")
 
 
 def _check_dirty(cls, ctx, args, results, record) -> list | None:
