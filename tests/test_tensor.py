@@ -455,6 +455,15 @@ def test_set_detect_anomaly_turns_the_checks_on():
     assert not tg.autograd.is_anomaly_enabled()
 
 
+def test_in_place_ops_on_read_only_memory_say_so():
+    t = Tensor(np.broadcast_to(np.ones(3), (2, 3)))
+    for edit in (lambda: t.mul_(2), lambda: t.zero_(), lambda: t.fill_(1.0)):
+        with pytest.raises(tg.GraphError, match="memory \\(shape \\(2, 3\\)\\) is read-only"):
+            edit()
+    with pytest.raises(tg.ShapeError, match="does not broadcast"):
+        Tensor(np.ones(3)).mul_(np.ones(4))
+
+
 def test_review_fixes_for_the_pytorch_spellings():
     # integer trunc division is exact (the float32 quotient lost digits past 2**24)
     assert Tensor([16777217]).div(1, rounding_mode="trunc").tolist() == [16777217]

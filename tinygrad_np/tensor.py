@@ -1154,6 +1154,8 @@ def _in_place(self, op, other, ufunc, what: str, writeback: bool = False):
                                  f"{self.dtype} (shape {self.shape}); convert one operand "
                                  "first") from None
             except ValueError:
+                if not self._data.flags.writeable:
+                    raise _read_only(self, what) from None
                 raise ShapeError(f"{what}: an operand of shape {np.shape(B)} does not broadcast "
                                  f"to this tensor's shape {self.shape}") from None
             note_write(self)
@@ -1211,6 +1213,12 @@ def _in_place(self, op, other, ufunc, what: str, writeback: bool = False):
     return self
 
 
+def _read_only(t, what: str) -> GraphError:
+    return GraphError(f"{what}: this tensor's memory (shape {t.shape}) is read-only: a broadcast "
+                      "view (as the gradient of sum() in a backward) or a read-only array you "
+                      "wrapped; clone() it before changing it in place")
+
+
 def _check_fits(self, result: np.ndarray, what: str) -> None:
     if result.shape != self._data.shape:
         raise ShapeError(f"{what}: the result has shape {result.shape}, which does not fit "
@@ -1231,6 +1239,8 @@ def _overwrite(self, values: np.ndarray, what: str):
     try:
         np.copyto(self._data, values, casting="same_kind")
     except (TypeError, ValueError):
+        if not self._data.flags.writeable:
+            raise _read_only(self, what) from None
         raise ShapeError(f"{what}: values of shape {np.shape(values)} and dtype "
                          f"{np.asarray(values).dtype} do not fit a tensor of shape {self.shape} "
                          f"and dtype {self.dtype}") from None
