@@ -736,3 +736,222 @@ def test_jit_refuses_a_module_with_backward_hooks():
     step = tg.jit(lambda x: m(x).sum().backward())
     with pytest.raises(tg.JitError, match="hooks"):
         step(Tensor(np.ones((4, 3))))
+
+
+# --- combinations: the tools, the jit, copies and memory ---------------------------------------
+
+
+def test_mark_dirty_and_non_differentiable_make_a_constant_as_pytorch():
+    torch = _torch()
+
+    def clip_(lib_fn):
+        class Clip_(lib_fn):
+            @staticmethod
+            def forward(ctx, x):
+                x.clamp_(-1.0, 1.0)
+                ctx.mark_dirty(x)
+                ctx.mark_non_differentiable(x)
+                return x
+
+            @staticmethod
+            def backward(ctx, g):
+                return g
+
+        return Clip_
+
+    grads = []
+    for fn, make in ((clip_(Function), leaf),
+                     (clip_(torch.autograd.Function),
+                      lambda: torch.tensor(X0, requires_grad=True))):
+        x = make()
+        h = x * 1
+        out = fn.apply(h)
+        assert not out.requires_grad
+        (x * out).sum().backward()
+        grads.append(np.array(x.grad.numpy()))
+    np.testing.assert_allclose(grads[0], grads[1])
+
+
+def test_grad_fn_hooks_see_gradients_of_the_inputs_shapes_and_cannot_change_them():
+    x, b = Tensor(np.ones((4, 3)), requires_grad=True), leaf([1.0, 2.0, 3.0])
+    y = x * b
+    shapes = []
+    y.grad_fn.register_hook(lambda gi, go: (shapes.append([g.shape for g in gi]),
+                                            (gi[0], gi[1] ** 2))[1])
+    y.sum().backward()
+    assert shapes == [[(4, 3), (3,)]]
+    np.testing.assert_array_equal(b.grad.data, [16.0, 16.0, 16.0])
+    for bad, words in ((lambda go: (Tensor(np.ones((2, 3))),), "from shape \\(3,\\) and dtype "
+                        "float64 to shape \\(2, 3\\)"), (lambda go: (5.0,), "returned float")):
+        z = leaf() * 2
+        z.grad_fn.register_prehook(bad)
+        with pytest.raises(GraphError, match=words):
+            z.sum().backward()
+
+
+def test_grad_fn_hooks_keep_their_tensors_and_may_take_a_gradient_away():
+    x, kept = leaf(), []
+    for _ in range(3):
+        y = x * 1
+        y.grad_fn.register_hook(lambda gi, go: kept.append(gi[0]) or (gi[0] * 1,))
+        y.sum().backward()
+    assert [k.tolist() for k in kept] == [[1.0, 1.0, 1.0]] * 3  # never a .grad added into
+    w = leaf()
+    y = w * 2
+    y.grad_fn.register_prehook(lambda go: (None,))  # nothing reaches mul: its backward is skipped
+    (y + w).sum().backward()
+    np.testing.assert_array_equal(w.grad.data, [1.0, 1.0, 1.0])
+
+
+def test_tensor_hooks_accept_numpy_scalars_and_refuse_what_is_not_callable():
+    x = Tensor(np.array(2.0), requires_grad=True)
+    x.register_hook(lambda g: g.numpy() * 3)  # NumPy arithmetic on a 0-d array: a np.float64
+    (x * x).backward()
+    assert x.grad.item() == 12.0
+    with pytest.raises(ArgumentError, match="register_hook: the hook must be callable"):
+        leaf().register_hook(None)
+
+
+def test_a_submodule_whose_name_starts_like_a_hook_dict_is_a_member():
+    class Net(tg.nn.Module):
+        def __init__(self):
+            self._backward_proj = tg.nn.Linear(2, 2)
+            self._forward_proj = tg.nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self._forward_proj(self._backward_proj(x))
+
+    assert len(Net().parameters()) == 4
+
+
+@pytest.mark.parametrize("case", ["pre-hook only", "grad of a weight"])
+def test_module_backward_hooks_do_not_keep_a_create_graph_backward_alive(case):
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        m = tg.nn.Linear(3, 3, dtype=np.float64)
+        m.register_full_backward_pre_hook(lambda mod, go: None)
+        if case == "grad of a weight":
+            m.register_full_backward_hook(lambda mod, gi, go: None)
+        x = Tensor(np.ones((2, 3)), requires_grad=True)
+        z = (m(x) ** 2).sum()
+        if case == "pre-hook only":
+            z.backward(create_graph=True)
+            probe = weakref.ref(x.grad)
+        else:
+            (g,) = tg.grad(z, [m.weight], create_graph=True)
+            probe = weakref.ref(g)
+        del z
+        x.grad = m.weight.grad = None
+        if case == "grad of a weight":
+            del g
+        assert probe() is None
+    finally:
+        gc.enable()
+
+
+def test_mark_dirty_leaves_no_reference_cycle():
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        b = leaf() * 2
+        out = AddOne_.apply(b)
+        probe = weakref.ref(out.grad_fn)
+        del b, out
+        assert probe() is None
+    finally:
+        gc.enable()
+
+
+def test_once_differentiable_on_an_array_mode_backward():
+    class ArrayExp(Function):
+        array_mode = True
+
+        @staticmethod
+        def forward(ctx, x):
+            y = np.exp(x)
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, g):
+            (y,) = ctx.saved_tensors
+            return g * y
+
+    x = leaf()
+    ArrayExp.apply(x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.exp(X0))
+
+
+def test_check_op_and_check_graph_with_the_new_forms():
+    report = tg.autograd.check_op(NumpyExp, leaf())
+    assert report.second_order.startswith("skipped: the backward is marked @once_differentiable")
+    tg.autograd.check_op(AddOne_, leaf())  # (given clones: a leaf can be edited in place)
+    m = tg.nn.Tanh()
+    m.register_full_backward_hook(lambda mod, gi, go: (gi[0] * 3,))
+    report = tg.autograd.check_graph(m(leaf()).sum())
+    assert any("runs a module's backward hooks" in s for s in report.skipped)
+
+
+def test_drawing_runs_no_hook():
+    from tinygrad_np import viz
+
+    calls = []
+    m = tg.nn.Linear(3, 2, dtype=np.float64)
+    m.register_full_backward_hook(lambda mod, gi, go: calls.append("module"))
+    m.register_full_backward_pre_hook(lambda mod, go: calls.append("module pre"))
+    x = leaf()
+    y = m(x) * 2
+    y.grad_fn.register_hook(lambda gi, go: calls.append("node"))
+    viz.gradient_flow(y.sum())
+    assert calls == []
+    y.sum().backward()
+    assert sorted(calls) == ["module", "module pre", "node"]
+
+
+def test_jit_sees_module_hooks_added_after_tracing_or_on_modules_without_ops():
+    m = tg.nn.Linear(3, 2, dtype=np.float64)
+    ident = tg.nn.Identity()
+    m.register_full_backward_hook(lambda mod, gi, go: None).remove()  # an empty hook dict
+    opt = tg.optim.SGD(m.parameters(), lr=0.1)
+
+    def train(x):
+        opt.zero_grad()
+        m(ident(x)).sum().backward()
+        opt.step()
+
+    step = tg.jit(train)
+    for _ in range(3):
+        step(Tensor(np.ones((4, 3))))
+    m.register_full_backward_hook(lambda mod, gi, go: None)
+    with pytest.warns(UserWarning, match="no input requires grad"), \
+            pytest.raises(tg.JitError, match="hooks"):
+        step(Tensor(np.ones((4, 3))))
+    step2 = tg.jit(lambda x: m(ident(x)))
+    ident.register_forward_hook(lambda mod, args, out: out * 10)
+    with pytest.raises(tg.JitError, match="Identity has forward or backward hooks"):
+        step2(Tensor(np.ones((4, 3))))
+
+
+def test_deepcopy_leaves_the_hooks_behind_as_pytorch():
+    import copy
+
+    x, seen = leaf(), []
+    x.register_hook(lambda g: seen.append("hook"))
+    twin = copy.deepcopy(x)
+    (twin * 2).sum().backward()
+    assert seen == [] and twin.grad is not None and twin.requires_grad
+    np.testing.assert_array_equal(twin.data, x.data)
+    assert twin.data is not x.data
+
+
+def test_set_detect_anomaly_takes_pytorchs_check_nan():
+    with tg.autograd.set_detect_anomaly(True, check_nan=True):
+        assert tg.autograd.is_anomaly_enabled()
+    with pytest.raises(ArgumentError, match="check_nan=False is not supported"):
+        tg.autograd.detect_anomaly(check_nan=False)

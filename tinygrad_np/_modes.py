@@ -26,6 +26,9 @@ class _State(threading.local):
         self.frame = None  # the innermost Module call running in this thread (a CallFrame)
         self.saved = []  # previous values of the switches, one entry per active manager
         self.standin = None  # the old value of a tensor that x[i] op= v is writing back into
+        self.hooks_off = False  # True while the graph drawer walks: no hook runs
+        self.pending = []  # module calls holding their outputs' gradients for the backward
+        # running (cleared when it ends: under create_graph they would tie a graph to itself)
 
 
 state = _State()
@@ -145,7 +148,8 @@ class detect_anomaly(_Switch):
 
     attr = "anomaly"
 
-    def __init__(self, mode: bool = True):
+    def __init__(self, mode: bool = True, check_nan: bool = True):
+        _only_check_nan(check_nan)
         self.mode = bool(mode)
 
     def value(self):
@@ -157,6 +161,16 @@ class set_detect_anomaly(set_grad_enabled):
     or for a ``with`` block (as ``torch.autograd.set_detect_anomaly``)."""
 
     attr = "anomaly"
+
+    def __init__(self, mode: bool, check_nan: bool = True):
+        _only_check_nan(check_nan)
+        super().__init__(mode)
+
+
+def _only_check_nan(check_nan) -> None:
+    if not check_nan:
+        raise ArgumentError("detect_anomaly: check_nan=False is not supported here: anomaly "
+                            "mode always checks for NaN and Inf (that is what it is for)")
 
 
 def is_anomaly_enabled() -> bool:

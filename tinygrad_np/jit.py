@@ -221,6 +221,12 @@ def _signature(args, kwargs, modules):
     return tuple(parts), arrays
 
 
+def _hooks_registered() -> int:
+    from .nn import module
+
+    return module.hooks_registered
+
+
 _TRAINING = operator.attrgetter("training")
 _DATA = operator.attrgetter("_data")
 _REQUIRES_GRAD = operator.attrgetter("_requires_grad")
@@ -417,6 +423,7 @@ class _Trace:
         self.dead = False
         self.suspended = 0
         self.modules: dict = {}  # id -> module, first seen order
+        self.hook_epoch = _hooks_registered()
         self.snapshots: dict = {}
         self.nodes: dict = {}  # id(ctx) -> _Node
         self.all_nodes: list = []
@@ -760,6 +767,13 @@ class _Trace:
         self.problem(f"an in-place write into {what} at {_user_line()} (in-place ops, "
                      "t.data[...] = v, load_state_dict): only optimizers' step() may change "
                      "tensors inside a jitted step; write it as y = f(x) instead")
+
+    def on_hooked_call(self, module) -> None:
+        """A module with hooks was called (one that runs no op is seen only here)."""
+        if self.active():
+            from .nn.module import CallFrame
+
+            self.note_modules(CallFrame(module, None))
 
     def on_apply(self, cls, ctx, args, kwargs, out) -> None:
         if not self.active():
@@ -1168,7 +1182,7 @@ def _snapshot(m) -> tuple:
             items.append((k, "=", v))
         elif type(v) in (list, tuple):
             items.append((k, "[]", v, tuple(x if type(x) in _SCALARS else id(x) for x in v)))
-        elif type(v) is dict and k.startswith("_forward"):
+        elif type(v) is dict and k.startswith(("_forward", "_backward")):
             items.append((k, "hooks", len(v)))
         else:
             items.append((k, "is", id(v)))
@@ -1201,7 +1215,7 @@ def _structure_checks(modules):
     dicts = tuple(m.__dict__ for m in modules)
     seqs = tuple(v for d in dicts for v in d.values() if type(v) in (list, tuple))
     hooks = tuple(v for d in dicts for k, v in d.items()
-                  if type(v) is dict and k.startswith("_forward"))
+                  if type(v) is dict and k.startswith(("_forward", "_backward")))
     values = tuple(chain.from_iterable(map(dict.values, dicts)))
     items = tuple(chain.from_iterable(seqs))
     return (dicts, tuple(map(id, values)), seqs, tuple(map(id, items)), hooks, (values, items))
@@ -1319,6 +1333,7 @@ class _Program:
         self.captured = (tensors, tuple(id(a) for _, a, _ in captured),
                          tuple(rg for _, _, rg in captured))
         self.structure = _structure_checks(trace.modules.values())
+        self.hook_epoch = trace.hook_epoch
         self.globals = tuple(_global_checks(trace))
         self.inexact = trace.inexact
         self.slow = sorted({op_name(n.cls) for n in trace.all_nodes if not n.fast})
@@ -1329,6 +1344,9 @@ class _Program:
 
     def valid(self) -> bool:
         """Whether what the record assumed still holds (else the step is traced again)."""
+        if _hooks_registered() != self.hook_epoch:
+            return False  # a module hook registered since (on a module of the step, perhaps
+            # one that runs no op and so is not among those watched below)
         tensors, data_ids, flags = self.captured  # a parameter's array replaced (p.data = a),
         if (tuple(map(id, map(_DATA, tensors))) != data_ids  # requires_grad or hooks changed
                 or tuple(map(_REQUIRES_GRAD, tensors)) != flags or any(map(_HOOKS, tensors))):

@@ -8,6 +8,7 @@ op in ``ops.py``), in-place updates, and ``backward``. The functions that build 
 
 from __future__ import annotations
 
+import copy
 import inspect
 import warnings
 
@@ -42,6 +43,9 @@ class Size(int):
         if dim is None:
             return self.shape
         return self.shape[dim]
+
+
+_SLOTS = tuple(n for n in TensorBase.__slots__ if n != "__weakref__")
 
 
 class Tensor(TensorBase):
@@ -257,6 +261,9 @@ class Tensor(TensorBase):
         if not self._requires_grad:
             raise GraphError("register_hook: this tensor does not require grad, so no gradient "
                              "will reach it; call requires_grad_() first")
+        if not callable(hook):
+            raise ArgumentError(f"register_hook: the hook must be callable, got "
+                                f"{type(hook).__name__}")
         if self._hooks is None:
             self._hooks = {}
         return RemovableHandle(self._hooks, hook)
@@ -337,6 +344,18 @@ class Tensor(TensorBase):
         """This tensor if its memory is in row-major order, else a row-major copy that stays in
         the graph (as PyTorch's)"""
         return self if self._data.flags.c_contiguous else self.clone()
+
+    def __deepcopy__(self, memo):
+        """A deep copy without the hooks, as PyTorch's: a copied model (a target network) must
+        not run, nor feed, the original's hooks."""
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        for name in _SLOTS:
+            setattr(new, name, None if name == "_hooks" else copy.deepcopy(getattr(self, name),
+                                                                           memo))
+        if hasattr(self, "__dict__"):  # a subclass of yours with attributes of its own
+            new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return new
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory and its write stamp, as PyTorch)."""
@@ -1278,6 +1297,8 @@ def _set_item(self, index, value) -> None:
             raise ops.OutOfRangeError(f"setitem: index {ops.describe_index(index)} is invalid "
                                       f"for a tensor of shape {self.shape}: {e}") from None
         except ValueError:
+            if not self._data.flags.writeable:
+                raise _read_only(self, "setitem") from None
             raise ShapeError(f"setitem: a value of shape {np.shape(v)} does not fit index "
                              f"{ops.describe_index(index)} of a tensor of shape "
                              f"{self.shape}") from None

@@ -531,9 +531,11 @@ class Flow:
 
 def gradient_flow(roots) -> Flow:
     """Run backward's walk again, recording the gradient on every edge (the engine's own
-    per-op step; nothing is written to ``.grad`` and the graph is not freed). Tensor hooks are
-    not called. Needs the graph's saved arrays: before ``backward()``, or after
-    ``backward(retain_graph=True)``; otherwise only the leaves' ``.grad`` are known."""
+    per-op step; nothing is written to ``.grad`` and the graph is not freed). No hook is
+    called (tensor, grad_fn or module hooks): the edges show what the ops compute. Needs the
+    graph's saved arrays: before ``backward()``, or after ``backward(retain_graph=True)``;
+    otherwise only the leaves' ``.grad`` are known."""
+    from . import _modes
     from .autograd import engine
 
     roots = _as_roots(roots)
@@ -541,6 +543,7 @@ def gradient_flow(roots) -> Flow:
     grads = {r: np.ones_like(r._data) for r in roots}
     edges, totals, multi = {}, {}, {}
     siblings = None  # multi-output op -> how many of its outputs the walk visits
+    quiet, _modes.state.hooks_off = _modes.state.hooks_off, True
     try:
         for node in reversed(order):
             g = grads.pop(node, None)
@@ -572,11 +575,18 @@ def gradient_flow(roots) -> Flow:
                 data = gi._data if isinstance(gi, Tensor) else np.asarray(gi)
                 edges[(id(inp), id(node))] = data
                 grads[inp] = data if inp not in grads else grads[inp] + data
-    except GraphError:
+    except GraphError as e:
         totals = {id(t): t.grad.data for t in order if t._grad is not None}
-        return Flow({}, totals, "the graph was freed by backward(), so only the leaves' "
-                    ".grad are known: draw before backward(), or call "
-                    "backward(retain_graph=True), for the gradient on every edge")
+        if any(t._ctx is not None and t._ctx.freed for t in order):
+            why = ("the graph was freed by backward(), so only the leaves' .grad are known: "
+                   "draw before backward(), or call backward(retain_graph=True), for the "
+                   "gradient on every edge")
+        else:
+            why = (f"the gradient on every edge could not be computed ({e}); only the "
+                   "leaves' .grad are known")
+        return Flow({}, totals, why)
+    finally:
+        _modes.state.hooks_off = quiet
     return Flow(edges, totals)
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from .. import _modes
 from ..errors import ArgumentError, GradcheckError, GraphError
 from .engine import toposort
-from .function import Function, TensorBase, new_tensor, op_name
+from .function import Function, TensorBase, _OnceDifferentiated, new_tensor, op_name
 from .gradcheck import (
     _outputs,
     _Projection,
@@ -373,7 +373,11 @@ def _float64(x):
 
 def _as_call(op, kwargs):
     if isinstance(op, type) and issubclass(op, Function):
-        return lambda *args: op.apply(*args, **kwargs)
+        if op.array_mode:
+            return lambda *args: op.apply(*args, **kwargs)
+        # a Function of yours may change its inputs in place (mark_dirty): give it clones
+        return lambda *args: op.apply(*(a.clone() if isinstance(a, TensorBase) else a
+                                        for a in args), **kwargs)
     if callable(op):
         return lambda *args: op(*args, **kwargs)
     raise ArgumentError(f"check_op: op must be a Function subclass or a function of Tensors, "
@@ -552,6 +556,8 @@ def _second_order(name, call, base: _Point, rng, eps, atol, rtol, report) -> str
     if not any(g._requires_grad for g in gs):
         return ("skipped: the backward is not differentiable (its gradients carry no graph: "
                 "it computes on arrays, not Tensor operations)")
+    if any(g._ctx is not None and g._ctx.fn is _OnceDifferentiated for g in gs):
+        return "skipped: the backward is marked @once_differentiable"
     args = base.args + tuple(vs)
     p = _Point("the example inputs (second order)", args,
                base.checked + list(range(len(base.args), len(args))))
@@ -601,6 +607,10 @@ def check_graph(output, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: fl
 
 def _check_node(node, ctx, rng, eps, atol, rtol, fast, report) -> None:
     name = op_name(ctx.fn)
+    if getattr(ctx.fn, "runs_hooks", False):
+        report.skipped.append(f"{name}: its backward runs a module's backward hooks, not a "
+                              "formula; gradcheck the whole function to check what they do")
+        return
     if ctx.freed:
         raise GraphError(
             f"check_graph: the graph through {name} (output shape {tuple(node.shape)}) was "

@@ -146,6 +146,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
         needed = _leading_to(toposort(*roots), wanted)
     anomaly = _modes.state.anomaly
     rebased = _fn._rebased
+    mark = len(_modes.state.pending) if _fn.hook_points else 0
     foreign = set(foreign)
     # The walk takes the op recorded last first (PyTorch's engine orders its ready queue by
     # the same sequence number): every op that used a tensor was recorded after it, so when a
@@ -210,6 +211,8 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
                 ctx.freed = True
                 ctx.stash = None
             ctx.arrays = None  # (an input given a new array since would keep the old alive)
+    if _fn.hook_points:
+        _forget_hook_points(mark)
     if accumulate and hooked:
         _post_accumulate(hooked, results, create_graph)
     if tracer is not None:
@@ -287,6 +290,15 @@ class PostAccumulate:
         self.fn = fn
 
 
+def _forget_hook_points(mark: int) -> None:
+    """The module calls whose outputs' gradients this backward passed, and whose inputs it did
+    not reach (grad() of a weight), drop what they kept for their full backward hooks."""
+    pending = _modes.state.pending
+    for point in pending[mark:]:
+        point.grad_output = None
+    del pending[mark:]
+
+
 def _post_accumulate(hooked: list, results: dict, create_graph: bool) -> None:
     """Every gradient of the backward is written: the leaves' post-accumulate hooks run."""
     with _hook_mode(create_graph):
@@ -326,8 +338,8 @@ def _hook_gradient(node, out, tensor_mode: bool):
     """What a tensor hook returned, checked: a gradient of the tensor's shape and dtype."""
     if isinstance(out, TensorBase):
         data = out._data
-    elif isinstance(out, np.ndarray):
-        data = out
+    elif isinstance(out, (np.ndarray, np.generic)):  # (NumPy arithmetic on a 0-d gradient
+        data = np.asarray(out)  # gives a NumPy scalar)
     else:
         raise GraphError(f"register_hook: a hook on a tensor of shape {tuple(node._data.shape)} "
                          f"returned {type(out).__name__}; return None or a Tensor")
@@ -349,8 +361,13 @@ def _backward_node(ctx, node, g_all, grads, queue, multi, tensor_mode, anomaly, 
     fn = ctx.fn
     user = not fn.array_mode
     hooks = ctx.node_hooks
+    if hooks is not None and _modes.state.hooks_off:  # the graph drawer's walk
+        hooks = None
     if hooks is not None and hooks["pre"]:
         g_all = _run_node_prehooks(ctx, node, g_all, tensor_mode, foreign)
+        if all(g is None for g in g_all):  # a prehook took every gradient away
+            done.append(ctx)
+            return
     if tensor_mode or user:
         result = _call_with_tensors(ctx, node, g_all, tensor_mode)
     elif fn.fast_backward is not None and _kernels.ENABLED:
@@ -402,14 +419,36 @@ def _as_tensors(node, grads, tensor_mode: bool, foreign: set) -> tuple:
     return tuple(out)
 
 
-def _from_hook(ctx, result, n: int, what: str, tensor_mode: bool) -> list:
+def _from_hook(ctx, node, result, refs: list, what: str, tensor_mode: bool,
+               foreign: set) -> list:
+    """A node hook's replacement gradients, checked against ``refs`` (the gradients it was
+    given: each replacement keeps its shape and dtype) and in the walk's form."""
+    n = len(refs)
     if not (isinstance(result, (tuple, list)) and len(result) == n):
         raise GraphError(f"{ctx.name()}.{what}: a hook must return None or a tuple of {n} "
                          f"gradient(s), got {type(result).__name__}"
                          + (f" of length {len(result)}" if isinstance(result, tuple) else ""))
-    if tensor_mode:
-        return list(result)
-    return [g._data if isinstance(g, TensorBase) else g for g in result]
+    out = []
+    for k, (g, ref) in enumerate(zip(result, refs)):
+        if g is not None:
+            data = g._data if isinstance(g, TensorBase) else g
+            if not isinstance(data, np.ndarray):
+                raise GraphError(f"{ctx.name()}.{what}: a hook returned {type(g).__name__} at "
+                                 f"position {k}; return Tensors (or None)")
+            if ref is not None:
+                rdata = ref._data if isinstance(ref, TensorBase) else ref
+                if data.shape != rdata.shape or data.dtype != rdata.dtype:
+                    raise GraphError(
+                        f"{ctx.name()}.{what}: a hook changed gradient {k} from shape "
+                        f"{tuple(rdata.shape)} and dtype {rdata.dtype} to shape "
+                        f"{tuple(data.shape)} and dtype {data.dtype}; keep both")
+            if tensor_mode:
+                g = g if isinstance(g, TensorBase) else new_tensor(type(node), data, None)
+            else:
+                g = data
+                foreign.add(id(g))  # the hook may keep it: never adopt it as a .grad
+        out.append(g)
+    return out
 
 
 def _run_node_prehooks(ctx, node, g_all, tensor_mode: bool, foreign: set):
@@ -417,23 +456,29 @@ def _run_node_prehooks(ctx, node, g_all, tensor_mode: bool, foreign: set):
         for hook in list(ctx.node_hooks["pre"].values()):
             result = hook(_as_tensors(node, g_all, tensor_mode, foreign))
             if result is not None:
-                g_all = _from_hook(ctx, result, len(g_all), "register_prehook", tensor_mode)
+                g_all = _from_hook(ctx, node, result, list(g_all), "register_prehook",
+                                   tensor_mode, foreign)
     return g_all
 
 
 def _run_node_hooks(ctx, node, result: tuple, g_all, tensor_mode: bool, foreign: set):
     """The hooks registered with ``grad_fn.register_hook``: they see (and may replace) the
-    gradients of the op's tensor inputs."""
-    positions = [i for i, a in enumerate(ctx.inputs) if isinstance(a, TensorBase)]
+    gradients of the op's tensor inputs, already of the inputs' shapes."""
+    inputs = ctx.inputs
+    positions = [i for i, a in enumerate(inputs) if isinstance(a, TensorBase)]
     grad_outputs = _as_tensors(node, g_all, tensor_mode, foreign)
     result = list(result)
+    user = not ctx.fn.array_mode
+    for i in positions:
+        if result[i] is not None and inputs[i]._requires_grad:
+            result[i] = _fit(ctx.fn, i, inputs[i], result[i], tensor_mode, user)
     with _hook_mode(tensor_mode):
         for hook in list(ctx.node_hooks["post"].values()):
-            new = hook(_as_tensors(node, [result[i] for i in positions], tensor_mode, foreign),
-                       grad_outputs)
+            grad_inputs = _as_tensors(node, [result[i] for i in positions], tensor_mode, foreign)
+            new = hook(grad_inputs, grad_outputs)
             if new is not None:
-                for i, g in zip(positions, _from_hook(ctx, new, len(positions),
-                                                       "register_hook", tensor_mode)):
+                for i, g in zip(positions, _from_hook(ctx, node, new, list(grad_inputs),
+                                                       "register_hook", tensor_mode, foreign)):
                     result[i] = g
     return tuple(result)
 

@@ -88,6 +88,10 @@ _sequence = itertools.count()
 # ``tinygrad_np.jit`` sets this while it records a step (None otherwise: one global read per op)
 _tracer = None
 
+# True once a module call with backward hooks was made: run_backward then clears what those
+# calls keep for the length of a backward (state.pending)
+hook_points = False
+
 
 def note_write(t: TensorBase) -> None:
     """Record that ``t``'s array was just changed in place.
@@ -140,8 +144,9 @@ class RemovableHandle:
 
     _ids = itertools.count(1)  # (next() on it is atomic: handles made in threads differ)
 
-    def __init__(self, hooks: dict, hook):
-        self.id = next(RemovableHandle._ids)
+    def __init__(self, hooks: dict, hook, prepend: bool = False):
+        n = next(RemovableHandle._ids)
+        self.id = -n if prepend else n  # hooks run in the order of their ids (see ordered)
         self._hooks = hooks
         hooks[self.id] = hook
 
@@ -154,6 +159,16 @@ class RemovableHandle:
     def __exit__(self, *exc):
         self.remove()
         return False
+
+
+def ordered(hooks: dict) -> list:
+    """(id, hook) pairs in the order they run: by registration, those registered with
+    prepend=True first (latest first). A snapshot, safe while another thread registers."""
+    return sorted(hooks.items(), key=_first)
+
+
+def _first(item):
+    return item[0]
 
 
 # --- Context -----------------------------------------------------------------------------------
@@ -530,6 +545,8 @@ def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
             return result  # no tensors in or out: nothing to record
     skip = set(ctx.__dict__.get("non_differentiable", ()))
     dirty = _check_dirty(cls, ctx, args, results, record)
+    if dirty and state.anomaly:  # (before the tensors are rebased: a refused op changes none)
+        _check_finite_output(cls, dirty, args)
     # each output keeps its place among forward's results, non-tensors included: backward gets
     # one gradient per result, None for a number or a string, as in PyTorch
     outputs, made, places = [], [], [None] * len(results)
@@ -541,7 +558,7 @@ def _apply_tensor_form(cls, ctx, args, kwargs, proto, record, state):
             continue
         keep = record and id(r) not in skip and r._data.dtype.kind == "f"
         if dirty and any(r is d for d in dirty):
-            out = _rebase(ctx, r, pos, keep)
+            out = _rebase(ctx, r, pos, keep, record)
         else:
             out = new_tensor(type(proto), r._data, ctx if keep else None, pos,
                              _alias_stamp(r._data, args))
@@ -582,8 +599,8 @@ def once_differentiable(backward):
     def wrapper(ctx, *grad_outputs):
         with _modes.no_grad():
             result = backward(ctx, *grad_outputs)
-        if not _state.grad_enabled:  # a first-order backward
-            return result
+        if not _state.grad_enabled or not any(isinstance(g, TensorBase) for g in grad_outputs):
+            return result  # a first-order backward (an array_mode one gets arrays)
         deps = [t for t in (*grad_outputs, *ctx.saved_tensors, *ctx.parents)
                 if isinstance(t, TensorBase) and t._requires_grad]
         if not deps:
@@ -647,7 +664,7 @@ def _no_tensor_keywords(cls, kwargs) -> None:
 def _check_dirty(cls, ctx, args, results, record) -> list | None:
     """The inputs forward marked dirty (changed in place), checked, and their writes noted (a
     raw NumPy write in forward bypasses the clock): the ops that saved them see the change."""
-    dirty = ctx.__dict__.get("dirty")
+    dirty = ctx.__dict__.pop("dirty", None)  # (kept, the list would tie ctx to its outputs)
     if not dirty:
         return None
     name = op_name(cls)
@@ -669,18 +686,20 @@ def _check_dirty(cls, ctx, args, results, record) -> list | None:
     return dirty
 
 
-def _rebase(ctx, r, index: int, keep: bool):
+def _rebase(ctx, r, index: int, keep: bool, record: bool):
     """A dirty input returned as output ``index``: the tensor object now stands for the op's
     result; a stand-in keeps its old place in the graph, for this op's input and for the ops
     that used it before (as ``tensor._in_place`` does for the library's in-place ops)."""
-    if not keep:
+    if not record:
         return r
     old = new_tensor(type(r), r._data, r._ctx, r._index, shared_stamp(r))
     old._requires_grad = r._requires_grad
     old._hooks, r._hooks = r._hooks, None  # hooks stay with the old value, as PyTorch's
     ctx.inputs = tuple(old if a is r else a for a in ctx.inputs)
     ctx.replaced = {**(ctx.replaced or {}), index: old}
-    r._ctx, r._index, r._requires_grad = ctx, index, True
+    # (also marked non-differentiable: its new values are a constant, while the ops that used
+    # the old ones still reach the old node)
+    r._ctx, r._index, r._requires_grad = ctx, index, keep
     return r
 
 

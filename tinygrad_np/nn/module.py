@@ -12,13 +12,15 @@ Only tensors you created count as state: a tensor computed by an op (an activati
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections import namedtuple
 
 import numpy as np
 
 from .._modes import resolve_dtype, state
-from ..autograd.function import Function, TensorBase, note_write
+from ..autograd import function as _function
+from ..autograd.function import Function, TensorBase, note_write, ordered
 from ..errors import ArgumentError, CheckpointError, DTypeError, GraphError, NotDefinedError
 from ..tensor import RemovableHandle, Tensor, to_arguments
 
@@ -39,10 +41,17 @@ def _may_hold(values) -> bool:
     return any(issubclass(k, (TensorBase, Module, *_CONTAINERS)) for k in kinds)
 
 
+_HOOK_KINDS = ("_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_backward_hooks")
+# where a module keeps its hooks (never members: a hook may be a module itself)
+_HOOK_ATTRIBUTES = frozenset((*_HOOK_KINDS, "_hooked", *(k + "_with_kwargs" for k in _HOOK_KINDS),
+                              *(k + "_always_called" for k in _HOOK_KINDS)))
+_hooks_lock = threading.Lock()  # registrations, one at a time (prepend reorders the dict)
+
+
 def _members(module):
     """(relative name, Tensor or Module) for each direct member, in attribute order."""
     stack = [(name, value) for name, value in reversed(vars(module).items())
-             if not name.startswith(("_forward", "_backward"))]
+             if name not in _HOOK_ATTRIBUTES]
     seen = set()  # containers already walked: a list that holds itself is walked once
     while stack:
         name, value = stack.pop()
@@ -62,6 +71,11 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
+# how many module hooks have been registered so far: a jitted step compares it to tell that one
+# was added since it was traced (on any module, also one that runs no op)
+hooks_registered = 0
+
+
 class CallFrame:
     """One call of a module's forward, recorded on every op it runs (the graph drawer boxes
     each call, nested in the call that made it)."""
@@ -77,6 +91,8 @@ class BackwardHook(Function):
     gradients to the module's backward hooks, which may replace them (PyTorch's
     BackwardHookFunction)."""
 
+    runs_hooks = True  # (check_graph leaves it out: there is no formula to check)
+
     @staticmethod
     def forward(ctx, on_backward, *tensors):
         ctx.on_backward = on_backward
@@ -85,6 +101,8 @@ class BackwardHook(Function):
 
     @staticmethod
     def backward(ctx, *grads):
+        if state.hooks_off:  # the graph drawer computing the gradients: no hook runs
+            return (None, *grads)
         return (None, *ctx.on_backward(grads))
 
 
@@ -103,10 +121,11 @@ class _BackwardHookPoint:
     def __init__(self, module, args):
         own = module.__dict__
         self.module, self.n_args = module, len(args)
-        self.pre = list(own.get("_backward_pre_hooks", {}).values())
-        self.full = list(own.get("_backward_hooks", {}).values())
+        self.pre = [h for _, h in ordered(own.get("_backward_pre_hooks", {}))]
+        self.full = [h for _, h in ordered(own.get("_backward_hooks", {}))]
         self.positions = _hooked(args) if self.full else []
         self.grad_output = None
+        _function.hook_points = True
 
     def inputs(self, args: tuple) -> tuple:
         if not self.positions:
@@ -128,13 +147,24 @@ class _BackwardHookPoint:
             outs[j] = t
         return tuple(outs) if isinstance(out, tuple) else outs[0]
 
-    def _replacement(self, result, n: int, kind: str) -> list:
+    def _replacement(self, result, given: tuple, kind: str) -> list:
+        n, what = len(given), "output" if "pre" in kind else "positional input"
+        name = type(self.module).__name__
         if not (isinstance(result, (tuple, list)) and len(result) == n):
             raise ArgumentError(
-                f"{type(self.module).__name__}: a {kind} must return None or a tuple of {n} "
-                f"gradient(s), one per {'output' if 'pre' in kind else 'positional input'}; "
-                f"got {type(result).__name__}"
+                f"{name}: a {kind} must return None or a tuple of {n} gradient(s), one per "
+                f"{what}; got {type(result).__name__}"
                 + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""))
+        for k, (g, ref) in enumerate(zip(result, given)):
+            if g is None or ref is None:
+                continue
+            if not isinstance(g, TensorBase) or g.shape != ref.shape or g.dtype != ref.dtype:
+                raise ArgumentError(
+                    f"{name}: a {kind} returned for {what} {k} "
+                    + (f"a gradient of shape {tuple(g.shape)} and dtype {g.dtype}"
+                       if isinstance(g, TensorBase) else type(g).__name__)
+                    + f"; it was given one of shape {tuple(ref.shape)} and dtype {ref.dtype}: "
+                    "return a Tensor of the same shape and dtype, or None")
         return list(result)
 
     def _on_outputs(self, grads) -> list:
@@ -145,7 +175,7 @@ class _BackwardHookPoint:
         for hook in self.pre:
             result = hook(self.module, grad_output)
             if result is not None:
-                grad_output = tuple(self._replacement(result, self.n_out, "full backward "
+                grad_output = tuple(self._replacement(result, grad_output, "full backward "
                                                       "pre-hook"))
         if self.full and not self.positions:  # no input a gradient reaches: None for each
             warnings.warn(f"{type(self.module).__name__}: a full backward hook is called with "
@@ -157,8 +187,9 @@ class _BackwardHookPoint:
                     raise ArgumentError(
                         f"{type(self.module).__name__}: a full backward hook of a call where "
                         "no input requires grad must return None (or None for each input)")
-        else:
-            self.grad_output = grad_output  # for the hooks, when the inputs' gradients come
+        elif self.positions:  # for the hooks, when the inputs' gradients come
+            self.grad_output = grad_output
+            state.pending.append(self)
         return [grad_output[j] for j in self.out_positions]
 
     def _on_inputs(self, grads) -> list:
@@ -171,7 +202,8 @@ class _BackwardHookPoint:
         for hook in self.full:
             result = hook(self.module, tuple(grad_input), grad_output)
             if result is not None:
-                grad_input = self._replacement(result, self.n_args, "full backward hook")
+                grad_input = self._replacement(result, tuple(grad_input),
+                                               "full backward hook")
         return [grad_input[i] for i in self.positions]
 
 
@@ -198,10 +230,12 @@ class Module:
 
     def _call_with_hooks(self, args, kwargs):
         own = self.__dict__
+        if _function._tracer is not None:  # a jit is recording: it must see these hooks
+            _function._tracer.on_hooked_call(self)
         out, called = None, set()  # (for the always_call hooks, should anything raise)
         try:
             with_kwargs = own.get("_forward_pre_hooks_with_kwargs", ())
-            for key, hook in list(own.get("_forward_pre_hooks", {}).items()):
+            for key, hook in ordered(own.get("_forward_pre_hooks", {})):
                 if key in with_kwargs:
                     result = hook(self, args, kwargs)
                     if result is not None:
@@ -223,7 +257,7 @@ class Module:
             finally:
                 s.frame = outer
             with_kwargs = own.get("_forward_hooks_with_kwargs", ())
-            for key, hook in list(own.get("_forward_hooks", {}).items()):
+            for key, hook in ordered(own.get("_forward_hooks", {})):
                 called.add(key)
                 result = (hook(self, args, kwargs, out) if key in with_kwargs
                           else hook(self, args, out))
@@ -241,7 +275,7 @@ class Module:
         own = self.__dict__
         always = own.get("_forward_hooks_always_called", ())
         with_kwargs = own.get("_forward_hooks_with_kwargs", ())
-        for key, hook in list(own.get("_forward_hooks", {}).items()):
+        for key, hook in ordered(own.get("_forward_hooks", {})):
             if key in always and key not in called:
                 try:
                     if key in with_kwargs:
@@ -266,18 +300,16 @@ class Module:
         if not callable(hook):
             raise ArgumentError(f"{type(self).__name__}.register{kind[:-1]}: the hook must be "
                                 f"callable, got {type(hook).__name__}")
-        hooks = self.__dict__.setdefault(kind, {})
-        handle = RemovableHandle(hooks, hook)
-        if prepend:  # first in line: the same dict (the other handles hold it), reordered
-            rest = [(k, v) for k, v in hooks.items() if k != handle.id]
-            hooks.clear()
-            hooks[handle.id] = hook
-            hooks.update(rest)
-        self.__dict__["_hooked"] = True  # __call__ takes the path that runs hooks from now on
-        if with_kwargs:
-            self.__dict__.setdefault(kind + "_with_kwargs", set()).add(handle.id)
-        if always_call:
-            self.__dict__.setdefault(kind + "_always_called", set()).add(handle.id)
+        global hooks_registered
+        with _hooks_lock:
+            hooks = self.__dict__.setdefault(kind, {})
+            handle = RemovableHandle(hooks, hook, prepend)
+            hooks_registered += 1
+            self.__dict__["_hooked"] = True  # __call__ takes the path that runs hooks from now
+            if with_kwargs:
+                self.__dict__.setdefault(kind + "_with_kwargs", set()).add(handle.id)
+            if always_call:
+                self.__dict__.setdefault(kind + "_always_called", set()).add(handle.id)
         return handle
 
     def register_forward_pre_hook(self, hook, *, prepend: bool = False,
