@@ -955,3 +955,74 @@ def test_set_detect_anomaly_takes_pytorchs_check_nan():
         assert tg.autograd.is_anomaly_enabled()
     with pytest.raises(ArgumentError, match="check_nan=False is not supported"):
         tg.autograd.detect_anomaly(check_nan=False)
+
+
+def test_a_buffer_edited_by_a_dirty_non_differentiable_op_stays_a_plain_tensor():
+    class Count_(Function):
+        @staticmethod
+        def forward(ctx, n, x):
+            n.add_(1)
+            ctx.mark_dirty(n)
+            ctx.mark_non_differentiable(n)
+            return n, x * 2
+
+        @staticmethod
+        def backward(ctx, gn, gx):
+            return None, gx * 2
+
+    class Counted(tg.nn.Module):
+        def __init__(self):
+            self.lin = tg.nn.Linear(3, 1, dtype=np.float64)
+            self.register_buffer("calls", Tensor(np.zeros(1, dtype=np.int64)))
+
+        def forward(self, x):
+            _, y = Count_.apply(self.calls, x)
+            return self.lin(y)
+
+    m = Counted()
+    for _ in range(3):
+        m(leaf()).sum().backward()
+    assert m.calls.is_leaf and m.calls.grad_fn is None and m.calls.tolist() == [3]
+    assert "calls" in m.state_dict()
+
+
+def test_a_backward_that_raises_keeps_nothing_for_module_hooks():
+    from tinygrad_np._modes import state
+
+    m = tg.nn.Linear(3, 3, dtype=np.float64)
+    m.register_full_backward_hook(lambda mod, gi, go: None)
+
+    class Fails(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            raise ValueError("backward failed")
+
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(ValueError):
+        Fails.apply(m(x)).sum().backward(create_graph=True)
+    assert state.pending == []
+
+
+def test_jit_replays_when_a_hook_is_registered_on_an_unrelated_module():
+    m, other = tg.nn.Linear(3, 2, dtype=np.float64), tg.nn.Linear(3, 2, dtype=np.float64)
+    calls = []
+    step = tg.jit(lambda x: (calls.append(1), m(x).sum())[1])
+    for _ in range(4):
+        step(Tensor(np.ones((4, 3))))
+        other.register_forward_hook(lambda mod, args, out: None).remove()
+    assert len(calls) <= 2  # traced once (or twice), then replayed without running the Python
+
+
+def test_deepcopy_keeps_a_subclass_own_slots():
+    import copy
+
+    class Tagged(Tensor):
+        __slots__ = ("tag",)
+
+    t = Tagged(np.ones(2))
+    t.tag = "hello"
+    assert copy.deepcopy(t).tag == "hello"

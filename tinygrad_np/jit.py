@@ -221,12 +221,6 @@ def _signature(args, kwargs, modules):
     return tuple(parts), arrays
 
 
-def _hooks_registered() -> int:
-    from .nn import module
-
-    return module.hooks_registered
-
-
 _TRAINING = operator.attrgetter("training")
 _DATA = operator.attrgetter("_data")
 _REQUIRES_GRAD = operator.attrgetter("_requires_grad")
@@ -423,7 +417,6 @@ class _Trace:
         self.dead = False
         self.suspended = 0
         self.modules: dict = {}  # id -> module, first seen order
-        self.hook_epoch = _hooks_registered()
         self.snapshots: dict = {}
         self.nodes: dict = {}  # id(ctx) -> _Node
         self.all_nodes: list = []
@@ -1211,14 +1204,28 @@ def _changed_attribute(before, after) -> str:
 def _structure_checks(modules):
     """What ``_Program.valid`` compares at each call: each module's attribute values and the
     items of its lists, by identity (the values are kept alive here, so no id is reused), and
-    its hook dicts, which must stay empty."""
+    the sizes of its hook dicts (a module the step calls has none)."""
     dicts = tuple(m.__dict__ for m in modules)
     seqs = tuple(v for d in dicts for v in d.values() if type(v) in (list, tuple))
     hooks = tuple(v for d in dicts for k, v in d.items()
                   if type(v) is dict and k.startswith(("_forward", "_backward")))
     values = tuple(chain.from_iterable(map(dict.values, dicts)))
     items = tuple(chain.from_iterable(seqs))
-    return (dicts, tuple(map(id, values)), seqs, tuple(map(id, items)), hooks, (values, items))
+    return (dicts, tuple(map(id, values)), seqs, tuple(map(id, items)), hooks,
+            tuple(map(len, hooks)), (values, items))
+
+
+def _with_submodules(modules) -> list:
+    """The modules the step ran ops in, and every module below them: one that runs no op
+    (an Identity, a Dropout in eval mode) is called all the same, so a hook registered on it
+    later must make the step be traced again."""
+    out, seen = [], set()
+    for m in modules:
+        for sub in [m, *(s for _, s in m.named_modules())]:
+            if id(sub) not in seen:
+                seen.add(id(sub))
+                out.append(sub)
+    return out
 
 
 # --- the random generator ------------------------------------------------------------------------
@@ -1332,8 +1339,7 @@ class _Program:
         tensors = tuple(t for t, _, _ in captured)
         self.captured = (tensors, tuple(id(a) for _, a, _ in captured),
                          tuple(rg for _, _, rg in captured))
-        self.structure = _structure_checks(trace.modules.values())
-        self.hook_epoch = trace.hook_epoch
+        self.structure = _structure_checks(_with_submodules(trace.modules.values()))
         self.globals = tuple(_global_checks(trace))
         self.inexact = trace.inexact
         self.slow = sorted({op_name(n.cls) for n in trace.all_nodes if not n.fast})
@@ -1344,16 +1350,14 @@ class _Program:
 
     def valid(self) -> bool:
         """Whether what the record assumed still holds (else the step is traced again)."""
-        if _hooks_registered() != self.hook_epoch:
-            return False  # a module hook registered since (on a module of the step, perhaps
-            # one that runs no op and so is not among those watched below)
         tensors, data_ids, flags = self.captured  # a parameter's array replaced (p.data = a),
         if (tuple(map(id, map(_DATA, tensors))) != data_ids  # requires_grad or hooks changed
                 or tuple(map(_REQUIRES_GRAD, tensors)) != flags or any(map(_HOOKS, tensors))):
             return False
-        dicts, ids, seqs, item_ids, hooks, _ = self.structure
+        dicts, ids, seqs, item_ids, hooks, sizes, _ = self.structure
         if (tuple(map(id, chain.from_iterable(map(dict.values, dicts)))) != ids
-                or tuple(map(id, chain.from_iterable(seqs))) != item_ids or any(hooks)):
+                or tuple(map(id, chain.from_iterable(seqs))) != item_ids
+                or tuple(map(len, hooks)) != sizes):
             return False  # an attribute of a module (or an item of its lists) replaced, added
             # or removed since the trace, or a hook registered
         for kind, holder, key, obj in self.globals:  # see _global_checks

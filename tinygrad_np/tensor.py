@@ -45,7 +45,22 @@ class Size(int):
         return self.shape[dim]
 
 
-_SLOTS = tuple(n for n in TensorBase.__slots__ if n != "__weakref__")
+_SLOT_NAMES: dict = {}
+
+
+def _own_slots(k) -> tuple:
+    slots = k.__dict__.get("__slots__", ())
+    return (slots,) if isinstance(slots, str) else tuple(slots)
+
+
+def _slots(cls) -> tuple:
+    """Every slot of a tensor class, its subclasses' own included (for __deepcopy__)."""
+    names = _SLOT_NAMES.get(cls)
+    if names is None:
+        names = tuple(n for k in cls.__mro__ for n in _own_slots(k)
+                      if n not in ("__weakref__", "__dict__"))
+        _SLOT_NAMES[cls] = names
+    return names
 
 
 class Tensor(TensorBase):
@@ -350,9 +365,11 @@ class Tensor(TensorBase):
         not run, nor feed, the original's hooks."""
         new = object.__new__(type(self))
         memo[id(self)] = new
-        for name in _SLOTS:
-            setattr(new, name, None if name == "_hooks" else copy.deepcopy(getattr(self, name),
-                                                                           memo))
+        for name in _slots(type(self)):
+            if name == "_hooks":
+                new._hooks = None
+            elif hasattr(self, name):
+                setattr(new, name, copy.deepcopy(getattr(self, name), memo))
         if hasattr(self, "__dict__"):  # a subclass of yours with attributes of its own
             new.__dict__.update(copy.deepcopy(self.__dict__, memo))
         return new

@@ -159,28 +159,32 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
         if needed is None or r in needed:
             _receive(r, s, grads, queue, multi)
     results, retained, done = {}, {}, []
-    while queue:
-        node = heappop(queue)[2]
-        ctx = node._ctx
-        g = grads.pop(node)
-        if ctx.n_outputs == 1:
-            g_all = (_complete(node, g, wanted, results, retained, create_graph, foreign),)
-        else:  # every output of the op has its gradient now: run its backward once
-            g_all = [None] * ctx.n_outputs
-            for out in multi.pop(ctx):
-                go = _complete(out, g if out is node else grads.pop(out), wanted, results,
-                               retained, create_graph, foreign)
-                prev = g_all[out._index]  # (an output and its stand-in: both count)
-                g_all[out._index] = go if prev is None else prev + go
-            if ctx.materialize_grads:
-                g_all = _zeros_for_missing(ctx, node, g_all, create_graph)
-        if rebased:
-            _inputs_as_used(ctx)
-        if needed is not None and not any(isinstance(p, TensorBase) and p in needed
-                                          for p in ctx.inputs):
-            continue  # nothing asked for lies below (grad() of an intermediate): skip the op
-        _backward_node(ctx, node, g_all, grads, queue, multi, create_graph, anomaly, foreign,
-                       done, needed)
+    try:
+        while queue:
+            node = heappop(queue)[2]
+            ctx = node._ctx
+            g = grads.pop(node)
+            if ctx.n_outputs == 1:
+                g_all = (_complete(node, g, wanted, results, retained, create_graph, foreign),)
+            else:  # every output of the op has its gradient now: run its backward once
+                g_all = [None] * ctx.n_outputs
+                for out in multi.pop(ctx):
+                    go = _complete(out, g if out is node else grads.pop(out), wanted, results,
+                                   retained, create_graph, foreign)
+                    prev = g_all[out._index]  # (an output and its stand-in: both count)
+                    g_all[out._index] = go if prev is None else prev + go
+                if ctx.materialize_grads:
+                    g_all = _zeros_for_missing(ctx, node, g_all, create_graph)
+            if rebased:
+                _inputs_as_used(ctx)
+            if needed is not None and not any(isinstance(p, TensorBase) and p in needed
+                                              for p in ctx.inputs):
+                continue  # nothing asked for lies below (grad() of an intermediate): skip the op
+            _backward_node(ctx, node, g_all, grads, queue, multi, create_graph, anomaly, foreign,
+                           done, needed)
+    finally:
+        if _fn.hook_points:  # (also when the walk raised: nothing is kept past it)
+            _forget_hook_points(mark)
     hooked = []
     for node, g in grads.items():  # what is left are the leaves, each gradient complete
         if node._hooks:
@@ -211,8 +215,6 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, inputs
                 ctx.freed = True
                 ctx.stash = None
             ctx.arrays = None  # (an input given a new array since would keep the old alive)
-    if _fn.hook_points:
-        _forget_hook_points(mark)
     if accumulate and hooked:
         _post_accumulate(hooked, results, create_graph)
     if tracer is not None:

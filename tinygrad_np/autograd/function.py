@@ -690,15 +690,15 @@ def _rebase(ctx, r, index: int, keep: bool, record: bool):
     """A dirty input returned as output ``index``: the tensor object now stands for the op's
     result; a stand-in keeps its old place in the graph, for this op's input and for the ops
     that used it before (as ``tensor._in_place`` does for the library's in-place ops)."""
-    if not record:
-        return r
+    if not record or (not keep and r._ctx is None and not r._requires_grad):
+        return r  # (a buffer or a counter edited in place: it stays the plain tensor it was)
     old = new_tensor(type(r), r._data, r._ctx, r._index, shared_stamp(r))
     old._requires_grad = r._requires_grad
     old._hooks, r._hooks = r._hooks, None  # hooks stay with the old value, as PyTorch's
     ctx.inputs = tuple(old if a is r else a for a in ctx.inputs)
     ctx.replaced = {**(ctx.replaced or {}), index: old}
-    # (also marked non-differentiable: its new values are a constant, while the ops that used
-    # the old ones still reach the old node)
+    # (also marked non-differentiable, it had a graph: its new values are a constant, while
+    # the ops that used the old ones still reach the old node through this record)
     r._ctx, r._index, r._requires_grad = ctx, index, keep
     return r
 

@@ -71,11 +71,6 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-# how many module hooks have been registered so far: a jitted step compares it to tell that one
-# was added since it was traced (on any module, also one that runs no op)
-hooks_registered = 0
-
-
 class CallFrame:
     """One call of a module's forward, recorded on every op it runs (the graph drawer boxes
     each call, nested in the call that made it)."""
@@ -300,11 +295,9 @@ class Module:
         if not callable(hook):
             raise ArgumentError(f"{type(self).__name__}.register{kind[:-1]}: the hook must be "
                                 f"callable, got {type(hook).__name__}")
-        global hooks_registered
         with _hooks_lock:
             hooks = self.__dict__.setdefault(kind, {})
             handle = RemovableHandle(hooks, hook, prepend)
-            hooks_registered += 1
             self.__dict__["_hooked"] = True  # __call__ takes the path that runs hooks from now
             if with_kwargs:
                 self.__dict__.setdefault(kind + "_with_kwargs", set()).add(handle.id)
