@@ -634,8 +634,9 @@ class _OnceDifferentiated(Function):
 
 
 def _bound(cls, args, kwargs, defaults: bool = True):
-    """forward's arguments bound to its parameters, defaults applied (PyTorch's setup_context
-    form: ``inputs`` holds them all, in their places)."""
+    """forward's arguments bound to its parameters, as PyTorch binds them: keywords take their
+    positional places, and for the setup_context form (``defaults``) the defaults too, so that
+    ``inputs`` holds every parameter in its place."""
     sig = cls.__dict__.get("_forward_signature")
     if sig is None:
         sig = inspect.signature(cls.forward)
