@@ -330,26 +330,30 @@ def _run_hooks(node, g, tensor_mode: bool, foreign: set):
                 # array as a .grad, which a later backward would add into in place
             out = hook(g if tensor_mode else new_tensor(type(node), g, None))
             if out is not None:
-                g = _hook_gradient(node, out, tensor_mode)
+                g = _hook_gradient(f"register_hook: a hook on a tensor of shape "
+                                   f"{tuple(node._data.shape)}", node, out, node._data,
+                                   tensor_mode)
                 if not tensor_mode:
                     foreign.add(id(g))  # the hook may keep it: never adopt it as a .grad
     return g
 
 
-def _hook_gradient(node, out, tensor_mode: bool):
-    """What a tensor hook returned, checked: a gradient of the tensor's shape and dtype."""
+def _hook_gradient(where: str, node, out, ref, tensor_mode: bool):
+    """A gradient a hook returned, checked against ``ref`` (the gradient it stands for: the
+    same shape and dtype), in the walk's form: an array in first order, a Tensor under
+    create_graph. ``where`` begins the message."""
     if isinstance(out, TensorBase):
         data = out._data
     elif isinstance(out, (np.ndarray, np.generic)):  # (NumPy arithmetic on a 0-d gradient
         data = np.asarray(out)  # gives a NumPy scalar)
     else:
-        raise GraphError(f"register_hook: a hook on a tensor of shape {tuple(node._data.shape)} "
-                         f"returned {type(out).__name__}; return None or a Tensor")
-    if data.shape != node._data.shape or data.dtype != node._data.dtype:
-        raise GraphError(f"register_hook: a hook on a tensor of shape {tuple(node._data.shape)} "
-                         f"and dtype {node._data.dtype} returned a gradient of shape "
-                         f"{tuple(data.shape)} and dtype {data.dtype}; return None or a "
-                         "gradient of the same shape and dtype")
+        raise GraphError(f"{where} returned {type(out).__name__}; return None or a Tensor")
+    if ref is not None:
+        ref = ref._data if isinstance(ref, TensorBase) else ref
+        if data.shape != ref.shape or data.dtype != ref.dtype:
+            raise GraphError(f"{where} returned a gradient of shape {tuple(data.shape)} and "
+                             f"dtype {data.dtype} for one of shape {tuple(ref.shape)} and dtype "
+                             f"{ref.dtype}; return None or a gradient of the same shape and dtype")
     if not tensor_mode:
         return data
     return out if isinstance(out, TensorBase) else new_tensor(type(node), data, None)
@@ -433,21 +437,9 @@ def _from_hook(ctx, node, result, refs: list, what: str, tensor_mode: bool,
     out = []
     for k, (g, ref) in enumerate(zip(result, refs)):
         if g is not None:
-            data = g._data if isinstance(g, TensorBase) else g
-            if not isinstance(data, np.ndarray):
-                raise GraphError(f"{ctx.name()}.{what}: a hook returned {type(g).__name__} at "
-                                 f"position {k}; return Tensors (or None)")
-            if ref is not None:
-                rdata = ref._data if isinstance(ref, TensorBase) else ref
-                if data.shape != rdata.shape or data.dtype != rdata.dtype:
-                    raise GraphError(
-                        f"{ctx.name()}.{what}: a hook changed gradient {k} from shape "
-                        f"{tuple(rdata.shape)} and dtype {rdata.dtype} to shape "
-                        f"{tuple(data.shape)} and dtype {data.dtype}; keep both")
-            if tensor_mode:
-                g = g if isinstance(g, TensorBase) else new_tensor(type(node), data, None)
-            else:
-                g = data
+            g = _hook_gradient(f"{ctx.name()}.{what}: a hook, at position {k},", node, g, ref,
+                               tensor_mode)
+            if not tensor_mode:
                 foreign.add(id(g))  # the hook may keep it: never adopt it as a .grad
         out.append(g)
     return out

@@ -107,6 +107,17 @@ def _hooked(values) -> list:
             and v._data.dtype.kind == "f"]
 
 
+def _through(on_backward, values: tuple, positions: list) -> tuple:
+    """``values`` with those at ``positions`` passed through one ``BackwardHook``."""
+    if not positions:
+        return values
+    passed = BackwardHook.apply(on_backward, *(values[i] for i in positions))
+    values = list(values)
+    for i, t in zip(positions, passed):
+        values[i] = t
+    return tuple(values)
+
+
 class _BackwardHookPoint:
     """One call of a module with backward hooks: ``inputs()`` and ``outputs()`` pass the call's
     tensors through a ``BackwardHook`` each, whose backward runs the hooks registered when the
@@ -123,24 +134,13 @@ class _BackwardHookPoint:
         _function.hook_points = True
 
     def inputs(self, args: tuple) -> tuple:
-        if not self.positions:
-            return args
-        passed = BackwardHook.apply(self._on_inputs, *(args[i] for i in self.positions))
-        args = list(args)
-        for i, t in zip(self.positions, passed):
-            args[i] = t
-        return tuple(args)
+        return _through(self._on_inputs, args, self.positions)
 
     def outputs(self, out):
         outs = out if isinstance(out, tuple) else (out,)
         self.out_positions, self.n_out = _hooked(outs), len(outs)
-        if not self.out_positions:
-            return out
-        passed = BackwardHook.apply(self._on_outputs, *(outs[j] for j in self.out_positions))
-        outs = list(outs)
-        for j, t in zip(self.out_positions, passed):
-            outs[j] = t
-        return tuple(outs) if isinstance(out, tuple) else outs[0]
+        outs = _through(self._on_outputs, outs, self.out_positions)
+        return outs if isinstance(out, tuple) else outs[0]
 
     def _replacement(self, result, given: tuple, kind: str) -> list:
         n, what = len(given), "output" if "pre" in kind else "positional input"
